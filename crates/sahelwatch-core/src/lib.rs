@@ -5,6 +5,7 @@
 //! Reference tables it needs (GeoNames country and admin-1 codes, CC BY 4.0)
 //! are compiled in.
 
+pub mod access;
 pub mod country;
 pub mod incident;
 pub mod place;
@@ -12,6 +13,7 @@ pub mod taxonomy;
 pub mod text;
 pub mod tlp;
 
+pub use access::Viewer;
 pub use country::CountryCode;
 pub use incident::{Actors, Fatalities, FieldError, Incident, IncidentData, Location, OrgId};
 pub use place::{Gazetteer, MatchKind, Place, PlaceHit, PlaceQuery};

@@ -1,0 +1,818 @@
+//! The columnar snapshot and the query engine over it.
+//!
+//! Layout: a large immutable `main` segment and a small `delta` segment, both
+//! sorted by (event day, row id), plus a bitset of `main` rows superseded since
+//! it was built. A refresh rewrites only the delta and the bitset; when the
+//! delta grows past 1/16 of main (or 4,096 rows) both are merged into a new
+//! main in one linear pass. A date range is therefore a binary search plus a
+//! scan of the rows inside it, which keeps queries fast without a spatial
+//! index: at one million incidents a full scan with every predicate takes a
+//! few milliseconds.
+//!
+//! Coordinates are held as integer micro-degrees. The model rounds them to
+//! 1e-6 degrees on entry, so this is exact, and a bounding box includes a
+//! point on its edge.
+
+use crate::filter::{Cursor, Filter, GroupKey, Sort};
+use chrono::{Datelike, NaiveDate};
+use geo::{Distance, Haversine, Point};
+use sahelwatch_core::text::fold;
+use sahelwatch_core::{CountryCode, EventType, OrgId, SubEventType, Tlp, Viewer};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The projection of one stored incident that the index keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexRow {
+    /// Store row id.
+    pub id: i64,
+    /// True when the incident was deleted: the index drops it.
+    pub deleted: bool,
+    pub owner_org: OrgId,
+    pub tlp: Tlp,
+    pub dataset: Option<String>,
+    pub event_date: NaiveDate,
+    pub sub_event_type: SubEventType,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub country: CountryCode,
+    pub admin1: Option<String>,
+    /// Every actor name, main and associated.
+    pub actors: Vec<String>,
+    pub fatalities: u32,
+}
+
+/// Interned strings. Id 0 of `admin1` and `dataset` means "none".
+#[derive(Debug, Clone, Default)]
+struct Dicts {
+    admin1_key: Vec<String>,
+    admin1_display: Vec<String>,
+    admin1_index: HashMap<String, u32>,
+    actors: Vec<String>,
+    actor_index: HashMap<String, u32>,
+    datasets: Vec<String>,
+    dataset_index: HashMap<String, u16>,
+    countries: Vec<CountryCode>,
+    country_index: HashMap<CountryCode, u16>,
+    orgs: Vec<OrgId>,
+    org_index: HashMap<OrgId, u32>,
+}
+
+impl Dicts {
+    fn new() -> Self {
+        let mut d = Dicts::default();
+        d.admin1_key.push(String::new());
+        d.admin1_display.push(String::new());
+        d.datasets.push(String::new());
+        d
+    }
+
+    fn admin1(&mut self, name: Option<&str>) -> u32 {
+        let Some(name) = name else { return 0 };
+        let key = fold(name);
+        if key.is_empty() {
+            return 0;
+        }
+        if let Some(&i) = self.admin1_index.get(&key) {
+            return i;
+        }
+        let i = self.admin1_key.len() as u32;
+        self.admin1_key.push(key.clone());
+        self.admin1_display.push(name.to_string());
+        self.admin1_index.insert(key, i);
+        i
+    }
+
+    fn actor(&mut self, name: &str) -> u32 {
+        let key = fold(name);
+        if let Some(&i) = self.actor_index.get(&key) {
+            return i;
+        }
+        let i = self.actors.len() as u32;
+        self.actors.push(key.clone());
+        self.actor_index.insert(key, i);
+        i
+    }
+
+    fn dataset(&mut self, name: Option<&str>) -> u16 {
+        let Some(name) = name else { return 0 };
+        if let Some(&i) = self.dataset_index.get(name) {
+            return i;
+        }
+        let i = self.datasets.len() as u16;
+        self.datasets.push(name.to_string());
+        self.dataset_index.insert(name.to_string(), i);
+        i
+    }
+
+    fn country(&mut self, c: CountryCode) -> u16 {
+        if let Some(&i) = self.country_index.get(&c) {
+            return i;
+        }
+        let i = self.countries.len() as u16;
+        self.countries.push(c);
+        self.country_index.insert(c, i);
+        i
+    }
+
+    fn org(&mut self, o: OrgId) -> u32 {
+        if let Some(&i) = self.org_index.get(&o) {
+            return i;
+        }
+        let i = self.orgs.len() as u32;
+        self.orgs.push(o);
+        self.org_index.insert(o, i);
+        i
+    }
+}
+
+/// Column-oriented rows, sorted by (day, id).
+#[derive(Debug, Clone, Default)]
+struct Segment {
+    id: Vec<i64>,
+    day: Vec<i32>,
+    lat: Vec<i32>,
+    lon: Vec<i32>,
+    sub: Vec<u8>,
+    country: Vec<u16>,
+    admin1: Vec<u32>,
+    fat: Vec<u32>,
+    owner: Vec<u32>,
+    tlp: Vec<u8>,
+    dataset: Vec<u16>,
+    actor_off: Vec<u32>,
+    actor_ids: Vec<u32>,
+}
+
+fn to_e6(v: f64) -> i32 {
+    (v * 1e6).round() as i32
+}
+
+/// Lowest micro-degree value inside a box edge at `v` degrees.
+pub(crate) fn edge_lo(v: f64) -> i32 {
+    (v * 1e6 - 1e-3).ceil() as i32
+}
+
+/// Highest micro-degree value inside a box edge at `v` degrees.
+pub(crate) fn edge_hi(v: f64) -> i32 {
+    (v * 1e6 + 1e-3).floor() as i32
+}
+
+fn day_number(d: NaiveDate) -> i32 {
+    d.num_days_from_ce()
+}
+
+fn date_of(day: i32) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(day).unwrap_or_default()
+}
+
+impl Segment {
+    fn with_capacity(n: usize) -> Self {
+        let mut s = Segment {
+            id: Vec::with_capacity(n),
+            day: Vec::with_capacity(n),
+            lat: Vec::with_capacity(n),
+            lon: Vec::with_capacity(n),
+            sub: Vec::with_capacity(n),
+            country: Vec::with_capacity(n),
+            admin1: Vec::with_capacity(n),
+            fat: Vec::with_capacity(n),
+            owner: Vec::with_capacity(n),
+            tlp: Vec::with_capacity(n),
+            dataset: Vec::with_capacity(n),
+            actor_off: Vec::with_capacity(n + 1),
+            actor_ids: Vec::with_capacity(n * 2),
+        };
+        s.actor_off.push(0);
+        s
+    }
+
+    fn len(&self) -> usize {
+        self.id.len()
+    }
+
+    fn push_row(&mut self, r: &IndexRow, d: &mut Dicts) {
+        self.id.push(r.id);
+        self.day.push(day_number(r.event_date));
+        self.lat.push(to_e6(r.latitude));
+        self.lon.push(to_e6(r.longitude));
+        self.sub.push(r.sub_event_type.code());
+        self.country.push(d.country(r.country));
+        self.admin1.push(d.admin1(r.admin1.as_deref()));
+        self.fat.push(r.fatalities);
+        self.owner.push(d.org(r.owner_org));
+        self.tlp.push(r.tlp.code());
+        self.dataset.push(d.dataset(r.dataset.as_deref()));
+        for a in &r.actors {
+            let id = d.actor(a);
+            self.actor_ids.push(id);
+        }
+        self.actor_off.push(self.actor_ids.len() as u32);
+    }
+
+    fn push_from(&mut self, o: &Segment, i: usize) {
+        self.id.push(o.id[i]);
+        self.day.push(o.day[i]);
+        self.lat.push(o.lat[i]);
+        self.lon.push(o.lon[i]);
+        self.sub.push(o.sub[i]);
+        self.country.push(o.country[i]);
+        self.admin1.push(o.admin1[i]);
+        self.fat.push(o.fat[i]);
+        self.owner.push(o.owner[i]);
+        self.tlp.push(o.tlp[i]);
+        self.dataset.push(o.dataset[i]);
+        let (a, b) = (o.actor_off[i] as usize, o.actor_off[i + 1] as usize);
+        self.actor_ids.extend_from_slice(&o.actor_ids[a..b]);
+        self.actor_off.push(self.actor_ids.len() as u32);
+    }
+
+    fn key(&self, i: usize) -> (i32, i64) {
+        (self.day[i], self.id[i])
+    }
+
+    fn actors(&self, i: usize) -> &[u32] {
+        &self.actor_ids[self.actor_off[i] as usize..self.actor_off[i + 1] as usize]
+    }
+
+    /// Build from unsorted rows.
+    fn from_rows(rows: &[&IndexRow], d: &mut Dicts) -> Segment {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_unstable_by_key(|&i| (day_number(rows[i].event_date), rows[i].id));
+        let mut s = Segment::with_capacity(rows.len());
+        for i in order {
+            s.push_row(rows[i], d);
+        }
+        s
+    }
+
+    /// Merge the live rows of two sorted segments into one.
+    fn merge(a: &Segment, a_dead: &[bool], b: &Segment) -> Segment {
+        let mut s = Segment::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            if i < a.len() && a_dead[i] {
+                i += 1;
+                continue;
+            }
+            let take_a = j >= b.len() || (i < a.len() && a.key(i) <= b.key(j));
+            if take_a {
+                s.push_from(a, i);
+                i += 1;
+            } else {
+                s.push_from(b, j);
+                j += 1;
+            }
+        }
+        s
+    }
+}
+
+/// One page of a listing: store row ids in order, and the cursor of the next
+/// page when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub ids: Vec<i64>,
+    pub next: Option<Cursor>,
+}
+
+/// One group of an aggregate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// One value per requested group key, in request order.
+    pub keys: Vec<String>,
+    pub count: u64,
+    pub fatalities: u64,
+}
+
+/// Counts and fatalities, in total and per group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Aggregate {
+    pub count: u64,
+    pub fatalities: u64,
+    pub groups: Vec<Group>,
+}
+
+/// An immutable view of every incident at one change sequence number.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    seq: i64,
+    main: Arc<Segment>,
+    dead: Arc<Vec<bool>>,
+    main_by_id: Arc<Vec<(i64, u32)>>,
+    delta: Arc<Segment>,
+    dicts: Arc<Dicts>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot::build(Vec::new(), 0)
+    }
+}
+
+/// A filter compiled against a snapshot's dictionaries.
+struct Compiled {
+    day_lo: i32,
+    day_hi: i32,
+    lat: Option<(i32, i32)>,
+    lon: Option<(i32, i32)>,
+    near: Option<(Point<f64>, f64)>,
+    sub_mask: u32,
+    countries: Option<Vec<bool>>,
+    admin1: Option<Vec<bool>>,
+    actors: Option<Vec<bool>>,
+    min_fat: u32,
+    dataset: Option<u16>,
+    visible: Vec<[bool; 5]>,
+    only_ids: Option<std::collections::HashSet<i64>>,
+    /// Some condition can never hold (an unknown admin-1 name, say).
+    impossible: bool,
+}
+
+fn mask_lookup(mask: &Option<Vec<bool>>, i: usize) -> bool {
+    match mask {
+        None => true,
+        Some(m) => m.get(i).copied().unwrap_or(false),
+    }
+}
+
+impl Compiled {
+    fn new(f: &Filter, viewer: &Viewer, d: &Dicts) -> Compiled {
+        let mut impossible = false;
+        let day_lo = f.date_from.map(day_number).unwrap_or(i32::MIN);
+        let day_hi = f.date_to.map(day_number).unwrap_or(i32::MAX);
+        if day_lo > day_hi {
+            impossible = true;
+        }
+        // Integer bounds: a stored value v (micro-degrees) is inside when
+        // min*1e6 <= v <= max*1e6, with 1e-3 micro-degree of slack so that a
+        // point exactly on an edge is inside despite floating-point rounding.
+        let (mut lat, mut lon) = (None, None);
+        if let Some(b) = f.bbox {
+            lat = Some((edge_lo(b.min_lat), edge_hi(b.max_lat)));
+            lon = Some((edge_lo(b.min_lon), edge_hi(b.max_lon)));
+        }
+        let mut near = None;
+        if let Some(n) = f.near {
+            let r_m = n.radius_km * 1000.0;
+            // A box that contains the circle, enlarged by 1% against rounding.
+            let dlat = (r_m / 6_371_008.8).to_degrees() * 1.01;
+            let coslat = n.lat.to_radians().cos().abs();
+            let dlon = if coslat < 1e-6 { 360.0 } else { (dlat / coslat).min(360.0) };
+            let nb = (
+                (((n.lat - dlat).max(-90.0)) * 1e6).floor() as i32,
+                (((n.lat + dlat).min(90.0)) * 1e6).ceil() as i32,
+            );
+            let lb = (
+                (((n.lon - dlon).max(-180.0)) * 1e6).floor() as i32,
+                (((n.lon + dlon).min(180.0)) * 1e6).ceil() as i32,
+            );
+            lat = Some(match lat {
+                Some((a, b)) => (a.max(nb.0), b.min(nb.1)),
+                None => nb,
+            });
+            // Near the antimeridian the box would wrap; fall back to the exact test only.
+            if n.lon - dlon >= -180.0 && n.lon + dlon <= 180.0 {
+                lon = Some(match lon {
+                    Some((a, b)) => (a.max(lb.0), b.min(lb.1)),
+                    None => lb,
+                });
+            }
+            near = Some((Point::new(n.lon, n.lat), r_m));
+        }
+        let mut sub_mask: u32 = 0;
+        if f.event_types.is_empty() && f.sub_event_types.is_empty() {
+            sub_mask = u32::MAX;
+        } else {
+            let types: Vec<EventType> = f.event_types.clone();
+            for s in SubEventType::ALL {
+                let by_type = types.is_empty() || types.contains(&s.event_type());
+                let by_sub = f.sub_event_types.is_empty() || f.sub_event_types.contains(s);
+                if by_type && by_sub {
+                    sub_mask |= 1 << s.code();
+                }
+            }
+            if sub_mask == 0 {
+                impossible = true;
+            }
+        }
+        let countries = (!f.countries.is_empty()).then(|| {
+            d.countries.iter().map(|c| f.countries.contains(c)).collect::<Vec<bool>>()
+        });
+        let admin1 = (!f.admin1.is_empty()).then(|| {
+            let wanted: Vec<String> = f.admin1.iter().map(|a| fold(a)).collect();
+            d.admin1_key.iter().enumerate().map(|(i, k)| i != 0 && wanted.contains(k)).collect::<Vec<bool>>()
+        });
+        let actors = f.actor.as_ref().map(|a| {
+            let needle = fold(a);
+            d.actors.iter().map(|k| k.contains(&needle)).collect::<Vec<bool>>()
+        });
+        let dataset = match &f.dataset {
+            None => None,
+            Some(name) => match d.dataset_index.get(name) {
+                Some(&i) => Some(i),
+                None => {
+                    impossible = true;
+                    None
+                }
+            },
+        };
+        let visible = d
+            .orgs
+            .iter()
+            .map(|&o| {
+                let mut v = [false; 5];
+                for t in Tlp::ALL {
+                    v[t.code() as usize] = viewer.can_see(o, t);
+                }
+                v
+            })
+            .collect();
+        if let Some((a, b)) = lat {
+            impossible |= a > b;
+        }
+        if let Some((a, b)) = lon {
+            impossible |= a > b;
+        }
+        Compiled {
+            day_lo,
+            day_hi,
+            lat,
+            lon,
+            near,
+            sub_mask,
+            countries,
+            admin1,
+            actors,
+            min_fat: f.min_fatalities.unwrap_or(0),
+            dataset,
+            visible,
+            only_ids: f.only_ids.clone(),
+            impossible,
+        }
+    }
+
+    #[inline]
+    fn matches(&self, s: &Segment, i: usize) -> bool {
+        if let Some((a, b)) = self.lat {
+            let v = s.lat[i];
+            if v < a || v > b {
+                return false;
+            }
+        }
+        if let Some((a, b)) = self.lon {
+            let v = s.lon[i];
+            if v < a || v > b {
+                return false;
+            }
+        }
+        if self.sub_mask & (1 << s.sub[i]) == 0 || s.fat[i] < self.min_fat {
+            return false;
+        }
+        if !self.visible[s.owner[i] as usize][s.tlp[i] as usize] {
+            return false;
+        }
+        if !mask_lookup(&self.countries, s.country[i] as usize) || !mask_lookup(&self.admin1, s.admin1[i] as usize) {
+            return false;
+        }
+        if let Some(ds) = self.dataset {
+            if s.dataset[i] != ds {
+                return false;
+            }
+        }
+        if let Some(m) = &self.actors {
+            if !s.actors(i).iter().any(|&a| m[a as usize]) {
+                return false;
+            }
+        }
+        if let Some((center, r_m)) = self.near {
+            let p = Point::new(s.lon[i] as f64 / 1e6, s.lat[i] as f64 / 1e6);
+            if Haversine.distance(center, p) > r_m {
+                return false;
+            }
+        }
+        if let Some(ids) = &self.only_ids {
+            if !ids.contains(&s.id[i]) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Positions [start, end) of a segment inside the day range.
+    fn range(&self, s: &Segment) -> (usize, usize) {
+        let start = s.day.partition_point(|&d| d < self.day_lo);
+        let end = s.day.partition_point(|&d| d <= self.day_hi);
+        (start, end.max(start))
+    }
+}
+
+impl Snapshot {
+    /// Build a snapshot from every live row (deleted rows are skipped).
+    pub fn build(rows: Vec<IndexRow>, seq: i64) -> Snapshot {
+        let mut dicts = Dicts::new();
+        let live: Vec<&IndexRow> = rows.iter().filter(|r| !r.deleted).collect();
+        let main = Segment::from_rows(&live, &mut dicts);
+        Snapshot::from_parts(main, Segment::with_capacity(0), dicts, seq)
+    }
+
+    fn from_parts(main: Segment, delta: Segment, dicts: Dicts, seq: i64) -> Snapshot {
+        let mut by_id: Vec<(i64, u32)> = main.id.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+        by_id.sort_unstable();
+        Snapshot {
+            seq,
+            dead: Arc::new(vec![false; main.len()]),
+            main: Arc::new(main),
+            main_by_id: Arc::new(by_id),
+            delta: Arc::new(delta),
+            dicts: Arc::new(dicts),
+        }
+    }
+
+    /// The change sequence number this snapshot reflects.
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    /// Number of live incidents.
+    pub fn len(&self) -> usize {
+        self.main.len() - self.dead.iter().filter(|d| **d).count() + self.delta.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The next snapshot: this one with `changes` (new versions of rows, or
+    /// deletions) applied, at sequence number `seq`.
+    pub fn apply(&self, changes: Vec<IndexRow>, seq: i64) -> Snapshot {
+        self.apply_with_threshold(changes, seq, (self.main.len() / 16).max(4096))
+    }
+
+    /// [`Self::apply`], merging the delta into main once it exceeds `threshold` rows.
+    fn apply_with_threshold(&self, changes: Vec<IndexRow>, seq: i64, threshold: usize) -> Snapshot {
+        if changes.is_empty() {
+            let mut s = self.clone();
+            s.seq = seq.max(self.seq);
+            return s;
+        }
+        // Last version of each changed row wins.
+        let mut latest: HashMap<i64, &IndexRow> = HashMap::with_capacity(changes.len());
+        for r in &changes {
+            latest.insert(r.id, r);
+        }
+        let mut dicts = (*self.dicts).clone();
+        let mut dead = (*self.dead).clone();
+        for id in latest.keys() {
+            if let Ok(k) = self.main_by_id.binary_search_by_key(id, |e| e.0) {
+                dead[self.main_by_id[k].1 as usize] = true;
+            }
+        }
+        // Keep the delta rows that did not change, add the new versions.
+        let mut kept = Segment::with_capacity(self.delta.len());
+        for i in 0..self.delta.len() {
+            if !latest.contains_key(&self.delta.id[i]) {
+                kept.push_from(&self.delta, i);
+            }
+        }
+        let fresh: Vec<&IndexRow> = latest.values().copied().filter(|r| !r.deleted).collect();
+        let fresh = Segment::from_rows(&fresh, &mut dicts);
+        let no_dead = vec![false; kept.len()];
+        let delta = Segment::merge(&kept, &no_dead, &fresh);
+
+        if delta.len() > threshold {
+            let main = Segment::merge(&self.main, &dead, &delta);
+            return Snapshot::from_parts(main, Segment::with_capacity(0), dicts, seq);
+        }
+        Snapshot {
+            seq,
+            main: Arc::clone(&self.main),
+            dead: Arc::new(dead),
+            main_by_id: Arc::clone(&self.main_by_id),
+            delta: Arc::new(delta),
+            dicts: Arc::new(dicts),
+        }
+    }
+
+    /// Matching positions of both segments in ascending (day, id) order.
+    fn scan(&self, c: &Compiled, mut visit: impl FnMut(&Segment, usize) -> bool, descending: bool) {
+        if c.impossible {
+            return;
+        }
+        let (ms, me) = c.range(&self.main);
+        let (ds, de) = c.range(&self.delta);
+        let main_ok = |i: usize| !self.dead[i] && c.matches(&self.main, i);
+        let delta_hits: Vec<usize> = (ds..de).filter(|&i| c.matches(&self.delta, i)).collect();
+        let m = &self.main;
+        let d = &self.delta;
+        if descending {
+            let mut i = me;
+            let mut j = delta_hits.len();
+            loop {
+                // Next main hit going down.
+                while i > ms && !main_ok(i - 1) {
+                    i -= 1;
+                }
+                let has_m = i > ms;
+                let has_d = j > 0;
+                if !has_m && !has_d {
+                    return;
+                }
+                let take_m = has_m && (!has_d || m.key(i - 1) > d.key(delta_hits[j - 1]));
+                let go_on = if take_m {
+                    i -= 1;
+                    visit(m, i)
+                } else {
+                    j -= 1;
+                    visit(d, delta_hits[j])
+                };
+                if !go_on {
+                    return;
+                }
+            }
+        } else {
+            let mut i = ms;
+            let mut j = 0;
+            loop {
+                while i < me && !main_ok(i) {
+                    i += 1;
+                }
+                let has_m = i < me;
+                let has_d = j < delta_hits.len();
+                if !has_m && !has_d {
+                    return;
+                }
+                let take_m = has_m && (!has_d || m.key(i) < d.key(delta_hits[j]));
+                let go_on = if take_m {
+                    i += 1;
+                    visit(m, i - 1)
+                } else {
+                    j += 1;
+                    visit(d, delta_hits[j - 1])
+                };
+                if !go_on {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One page of the incidents matching `filter` that `viewer` may see.
+    pub fn search(&self, filter: &Filter, viewer: &Viewer, sort: Sort, after: Option<Cursor>, limit: usize) -> Page {
+        let limit = limit.max(1);
+        let mut c = Compiled::new(filter, viewer, &self.dicts);
+        let mut ids = Vec::with_capacity(limit + 1);
+        let mut last_key = 0i64;
+        match sort {
+            Sort::DateDesc | Sort::DateAsc => {
+                let desc = sort == Sort::DateDesc;
+                if let Some(cur) = after {
+                    // Narrow the day range to the cursor's side, then skip ties.
+                    let cday = cur.key.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+                    if desc {
+                        c.day_hi = c.day_hi.min(cday);
+                    } else {
+                        c.day_lo = c.day_lo.max(cday);
+                    }
+                }
+                let mut more = false;
+                self.scan(
+                    &c,
+                    |s, i| {
+                        if let Some(cur) = after {
+                            let k = (s.day[i] as i64, s.id[i]);
+                            let past = if desc { k < (cur.key, cur.id) } else { k > (cur.key, cur.id) };
+                            if !past {
+                                return true;
+                            }
+                        }
+                        if ids.len() == limit {
+                            more = true;
+                            return false;
+                        }
+                        ids.push(s.id[i]);
+                        last_key = s.day[i] as i64;
+                        true
+                    },
+                    desc,
+                );
+                let next = (more && !ids.is_empty())
+                    .then(|| Cursor { sort, key: last_key, id: *ids.last().unwrap_or(&0) });
+                Page { ids, next }
+            }
+            Sort::FatalitiesDesc | Sort::FatalitiesAsc => {
+                let desc = sort == Sort::FatalitiesDesc;
+                let mut hits: Vec<(i64, i64)> = Vec::new();
+                self.scan(
+                    &c,
+                    |s, i| {
+                        let k = (s.fat[i] as i64, s.id[i]);
+                        let keep = match after {
+                            None => true,
+                            Some(cur) if desc => k < (cur.key, cur.id),
+                            Some(cur) => k > (cur.key, cur.id),
+                        };
+                        if keep {
+                            hits.push(k);
+                        }
+                        true
+                    },
+                    false,
+                );
+                let cmp = |a: &(i64, i64), b: &(i64, i64)| if desc { b.cmp(a) } else { a.cmp(b) };
+                if hits.len() > limit + 1 {
+                    hits.select_nth_unstable_by(limit, cmp);
+                    hits.truncate(limit + 1);
+                }
+                hits.sort_unstable_by(cmp);
+                let more = hits.len() > limit;
+                hits.truncate(limit);
+                let next = (more && !hits.is_empty()).then(|| {
+                    let (k, id) = hits[hits.len() - 1];
+                    Cursor { sort, key: k, id }
+                });
+                Page { ids: hits.into_iter().map(|h| h.1).collect(), next }
+            }
+        }
+    }
+
+    /// Every matching row id the viewer may see, oldest first.
+    pub fn ids(&self, filter: &Filter, viewer: &Viewer) -> Vec<i64> {
+        let c = Compiled::new(filter, viewer, &self.dicts);
+        let mut out = Vec::new();
+        self.scan(
+            &c,
+            |s, i| {
+                out.push(s.id[i]);
+                true
+            },
+            false,
+        );
+        out
+    }
+
+    /// Count and sum fatalities of matching incidents, grouped by up to four keys.
+    pub fn aggregate(&self, filter: &Filter, viewer: &Viewer, keys: &[GroupKey]) -> Aggregate {
+        let c = Compiled::new(filter, viewer, &self.dicts);
+        let keys = &keys[..keys.len().min(4)];
+        let mut groups: HashMap<[i64; 4], (u64, u64)> = HashMap::new();
+        let (mut count, mut fatalities) = (0u64, 0u64);
+        let key_of = |s: &Segment, i: usize, k: GroupKey| -> i64 {
+            match k {
+                GroupKey::Country => s.country[i] as i64,
+                GroupKey::Admin1 => s.admin1[i] as i64,
+                GroupKey::EventType => SubEventType::from_code(s.sub[i]).map(|t| t.event_type().code()).unwrap_or(0) as i64,
+                GroupKey::SubEventType => s.sub[i] as i64,
+                GroupKey::Year => date_of(s.day[i]).year() as i64,
+                GroupKey::Month => {
+                    let d = date_of(s.day[i]);
+                    d.year() as i64 * 12 + d.month0() as i64
+                }
+                GroupKey::Dataset => s.dataset[i] as i64,
+            }
+        };
+        self.scan(
+            &c,
+            |s, i| {
+                count += 1;
+                fatalities += s.fat[i] as u64;
+                if !keys.is_empty() {
+                    let mut k = [0i64; 4];
+                    for (slot, key) in k.iter_mut().zip(keys) {
+                        *slot = key_of(s, i, *key);
+                    }
+                    let e = groups.entry(k).or_insert((0, 0));
+                    e.0 += 1;
+                    e.1 += s.fat[i] as u64;
+                }
+                true
+            },
+            false,
+        );
+        let d = &self.dicts;
+        let label = |k: GroupKey, v: i64| -> String {
+            match k {
+                GroupKey::Country => d.countries.get(v as usize).map(|c| c.to_string()).unwrap_or_default(),
+                GroupKey::Admin1 => d.admin1_display.get(v as usize).cloned().unwrap_or_default(),
+                GroupKey::EventType => EventType::from_code(v as u8).map(|t| t.label().to_string()).unwrap_or_default(),
+                GroupKey::SubEventType => SubEventType::from_code(v as u8).map(|t| t.label().to_string()).unwrap_or_default(),
+                GroupKey::Year => v.to_string(),
+                GroupKey::Month => format!("{:04}-{:02}", v.div_euclid(12), v.rem_euclid(12) + 1),
+                GroupKey::Dataset => d.datasets.get(v as usize).cloned().unwrap_or_default(),
+            }
+        };
+        let mut out: Vec<Group> = groups
+            .into_iter()
+            .map(|(k, (n, f))| Group {
+                keys: keys.iter().enumerate().map(|(i, key)| label(*key, k[i])).collect(),
+                count: n,
+                fatalities: f,
+            })
+            .collect();
+        out.sort_by(|a, b| a.keys.cmp(&b.keys));
+        Aggregate { count, fatalities, groups: out }
+    }
+}
+
+#[cfg(test)]
+mod tests;

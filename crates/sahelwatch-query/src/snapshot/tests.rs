@@ -1,0 +1,268 @@
+//! The snapshot against an independent, naive evaluation of the same filters
+//! on the same rows, on random data; and incremental refresh against a
+//! rebuild from scratch.
+
+use super::*;
+use crate::filter::{BBox, Near};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const COUNTRIES: [&str; 4] = ["BF", "ML", "NE", "TD"];
+const ADMIN1: [&str; 4] = ["Sahel", "Tillabéri", "Mopti", "Centre-Nord"];
+const ACTORS: [&str; 5] = [
+    "JNIM: Jama'ah Nusrah al-Islam wal Muslimin",
+    "Islamic State (Sahel)",
+    "Military Forces of Mali (2021-)",
+    "Wagner Group",
+    "Civilians (Niger)",
+];
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+fn random_row(rng: &mut ChaCha8Rng, id: i64) -> IndexRow {
+    let base = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let n_actors = rng.random_range(0..3);
+    IndexRow {
+        id,
+        deleted: false,
+        owner_org: OrgId(rng.random_range(1..4)),
+        tlp: Tlp::ALL[rng.random_range(0..5)],
+        dataset: [None, Some("acled".to_string()), Some("ucdp-ged".to_string())][rng.random_range(0..3)].clone(),
+        event_date: base + chrono::Duration::days(rng.random_range(0..1500)),
+        sub_event_type: SubEventType::ALL[rng.random_range(0..25)],
+        latitude: round6(rng.random_range(10.0..20.0)),
+        longitude: round6(rng.random_range(-6.0..4.0)),
+        country: CountryCode::parse(COUNTRIES[rng.random_range(0..4)]).unwrap(),
+        admin1: if rng.random_bool(0.8) { Some(ADMIN1[rng.random_range(0..4)].to_string()) } else { None },
+        actors: (0..n_actors).map(|_| ACTORS[rng.random_range(0..5)].to_string()).collect(),
+        fatalities: if rng.random_bool(0.5) { 0 } else { rng.random_range(0..40) },
+    }
+}
+
+fn random_filter(rng: &mut ChaCha8Rng) -> Filter {
+    let base = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let mut f = Filter::default();
+    if rng.random_bool(0.4) {
+        let lon0 = (rng.random_range(-6.0..3.0f64) * 1000.0).round() / 1000.0;
+        let lat0 = (rng.random_range(10.0..19.0f64) * 1000.0).round() / 1000.0;
+        f.bbox = Some(BBox { min_lon: lon0, min_lat: lat0, max_lon: lon0 + rng.random_range(0.1..5.0), max_lat: lat0 + rng.random_range(0.1..5.0) });
+    }
+    if rng.random_bool(0.3) {
+        f.near = Some(Near::new(rng.random_range(10.0..20.0), rng.random_range(-6.0..4.0), rng.random_range(1.0..400.0)).unwrap());
+    }
+    if rng.random_bool(0.5) {
+        let a = base + chrono::Duration::days(rng.random_range(0..1500));
+        f.date_from = Some(a);
+        if rng.random_bool(0.7) {
+            f.date_to = Some(a + chrono::Duration::days(rng.random_range(0..600)));
+        }
+    } else if rng.random_bool(0.3) {
+        f.date_to = Some(base + chrono::Duration::days(rng.random_range(0..1500)));
+    }
+    if rng.random_bool(0.3) {
+        f.countries = vec![CountryCode::parse(COUNTRIES[rng.random_range(0..4)]).unwrap()];
+    }
+    if rng.random_bool(0.2) {
+        f.admin1 = vec![["sahel", "TILLABERI", "mopti", "Nowhere"][rng.random_range(0..4)].to_string()];
+    }
+    if rng.random_bool(0.3) {
+        f.event_types = vec![EventType::ALL[rng.random_range(0..6)]];
+    }
+    if rng.random_bool(0.2) {
+        f.sub_event_types = vec![SubEventType::ALL[rng.random_range(0..25)], SubEventType::ALL[rng.random_range(0..25)]];
+    }
+    if rng.random_bool(0.3) {
+        f.actor = Some(["jnim", "ÉTAT", "state (sahel)", "wagner", "mali"][rng.random_range(0..5)].to_string());
+    }
+    if rng.random_bool(0.3) {
+        f.min_fatalities = Some(rng.random_range(0..20));
+    }
+    if rng.random_bool(0.2) {
+        f.dataset = Some(["acled", "ucdp-ged", "other"][rng.random_range(0..3)].to_string());
+    }
+    f
+}
+
+/// The naive oracle: one row at a time, straight from the definitions.
+fn naive_match(r: &IndexRow, f: &Filter, viewer: &Viewer) -> bool {
+    if r.deleted || !viewer.can_see(r.owner_org, r.tlp) {
+        return false;
+    }
+    let lat = to_e6(r.latitude) as f64;
+    let lon = to_e6(r.longitude) as f64;
+    if let Some(b) = f.bbox {
+        if lat < b.min_lat * 1e6 - 1e-3 || lat > b.max_lat * 1e6 + 1e-3 || lon < b.min_lon * 1e6 - 1e-3 || lon > b.max_lon * 1e6 + 1e-3 {
+            return false;
+        }
+    }
+    if let Some(n) = f.near {
+        let d = Haversine.distance(Point::new(n.lon, n.lat), Point::new(lon / 1e6, lat / 1e6));
+        if d > n.radius_km * 1000.0 {
+            return false;
+        }
+    }
+    if f.date_from.is_some_and(|d| r.event_date < d) || f.date_to.is_some_and(|d| r.event_date > d) {
+        return false;
+    }
+    if !f.countries.is_empty() && !f.countries.contains(&r.country) {
+        return false;
+    }
+    if !f.admin1.is_empty() {
+        let Some(a) = &r.admin1 else { return false };
+        if !f.admin1.iter().any(|x| fold(x) == fold(a)) {
+            return false;
+        }
+    }
+    if !f.event_types.is_empty() && !f.event_types.contains(&r.sub_event_type.event_type()) {
+        return false;
+    }
+    if !f.sub_event_types.is_empty() && !f.sub_event_types.contains(&r.sub_event_type) {
+        return false;
+    }
+    if let Some(a) = &f.actor {
+        if !r.actors.iter().any(|x| fold(x).contains(&fold(a))) {
+            return false;
+        }
+    }
+    if f.min_fatalities.is_some_and(|m| r.fatalities < m) {
+        return false;
+    }
+    if let Some(ds) = &f.dataset {
+        if r.dataset.as_ref() != Some(ds) {
+            return false;
+        }
+    }
+    true
+}
+
+fn naive_sorted(rows: &[IndexRow], f: &Filter, viewer: &Viewer, sort: Sort) -> Vec<i64> {
+    let mut hits: Vec<&IndexRow> = rows.iter().filter(|r| naive_match(r, f, viewer)).collect();
+    match sort {
+        Sort::DateAsc => hits.sort_by_key(|r| (r.event_date, r.id)),
+        Sort::DateDesc => hits.sort_by_key(|r| std::cmp::Reverse((r.event_date, r.id))),
+        Sort::FatalitiesAsc => hits.sort_by_key(|r| (r.fatalities, r.id)),
+        Sort::FatalitiesDesc => hits.sort_by_key(|r| std::cmp::Reverse((r.fatalities, r.id))),
+    }
+    hits.into_iter().map(|r| r.id).collect()
+}
+
+fn all_pages(s: &Snapshot, f: &Filter, viewer: &Viewer, sort: Sort, limit: usize) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut after = None;
+    for _ in 0..100_000 {
+        let page = s.search(f, viewer, sort, after, limit);
+        assert!(page.ids.len() <= limit);
+        out.extend(page.ids);
+        match page.next {
+            Some(c) => after = Some(c),
+            None => return out,
+        }
+    }
+    panic!("paging did not terminate");
+}
+
+/// Current live rows after applying changes, by id.
+fn live(rows: &[IndexRow]) -> Vec<IndexRow> {
+    let mut m: HashMap<i64, IndexRow> = HashMap::new();
+    for r in rows {
+        m.insert(r.id, r.clone());
+    }
+    m.into_values().filter(|r| !r.deleted).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    #[test]
+    fn search_and_aggregate_equal_the_naive_oracle(seed in any::<u64>(), n in 0usize..600, limit in 1usize..40) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let rows: Vec<IndexRow> = (0..n as i64).map(|i| random_row(&mut rng, i * 3 + 1)).collect();
+        let snap = Snapshot::build(rows.clone(), 1);
+        for _ in 0..6 {
+            let f = random_filter(&mut rng);
+            let viewer = if rng.random_bool(0.5) { Viewer::Local } else { Viewer::Anonymous };
+            for sort in [Sort::DateDesc, Sort::DateAsc, Sort::FatalitiesDesc, Sort::FatalitiesAsc] {
+                prop_assert_eq!(all_pages(&snap, &f, &viewer, sort, limit), naive_sorted(&rows, &f, &viewer, sort), "{:?} {:?}", sort, f);
+            }
+            let agg = snap.aggregate(&f, &viewer, &[GroupKey::Country, GroupKey::Month]);
+            let hits: Vec<&IndexRow> = rows.iter().filter(|r| naive_match(r, &f, &viewer)).collect();
+            prop_assert_eq!(agg.count, hits.len() as u64);
+            prop_assert_eq!(agg.fatalities, hits.iter().map(|r| r.fatalities as u64).sum::<u64>());
+            let mut naive_groups: HashMap<(String, String), (u64, u64)> = HashMap::new();
+            for r in &hits {
+                let e = naive_groups.entry((r.country.to_string(), r.event_date.format("%Y-%m").to_string())).or_default();
+                e.0 += 1;
+                e.1 += r.fatalities as u64;
+            }
+            prop_assert_eq!(agg.groups.len(), naive_groups.len());
+            for g in &agg.groups {
+                prop_assert_eq!(Some(&(g.count, g.fatalities)), naive_groups.get(&(g.keys[0].clone(), g.keys[1].clone())));
+            }
+        }
+    }
+
+    #[test]
+    fn incremental_refresh_equals_rebuild(seed in any::<u64>(), n in 0usize..300, rounds in 1usize..8, threshold in 0usize..80) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut history: Vec<IndexRow> = (0..n as i64).map(|i| random_row(&mut rng, i + 1)).collect();
+        let mut snap = Snapshot::build(history.clone(), 1);
+        let mut next_id = n as i64 + 1;
+        for round in 0..rounds {
+            let mut changes = Vec::new();
+            for _ in 0..rng.random_range(0..50) {
+                let r = rng.random_range(0..3);
+                if r == 0 || history.is_empty() {
+                    changes.push(random_row(&mut rng, next_id));
+                    next_id += 1;
+                } else {
+                    let id = history[rng.random_range(0..history.len())].id;
+                    let mut row = random_row(&mut rng, id);
+                    row.deleted = r == 2;
+                    changes.push(row);
+                }
+            }
+            history.extend(changes.iter().cloned());
+            snap = snap.apply_with_threshold(changes, round as i64 + 2, threshold);
+            let rebuilt = Snapshot::build(live(&history), round as i64 + 2);
+            prop_assert_eq!(snap.len(), rebuilt.len());
+            let f = random_filter(&mut rng);
+            for sort in [Sort::DateDesc, Sort::FatalitiesAsc] {
+                prop_assert_eq!(all_pages(&snap, &f, &Viewer::Local, sort, 7), all_pages(&rebuilt, &f, &Viewer::Local, sort, 7));
+            }
+        }
+    }
+}
+
+#[test]
+fn bbox_edges_are_inclusive() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut r = random_row(&mut rng, 1);
+    r.latitude = 14.123;
+    r.longitude = -0.5;
+    r.tlp = Tlp::Clear;
+    let snap = Snapshot::build(vec![r], 1);
+    let f = Filter { bbox: Some(BBox::parse("-0.5,14.123,0,15").unwrap()), ..Default::default() };
+    assert_eq!(snap.ids(&f, &Viewer::Anonymous), vec![1]);
+    let f = Filter { bbox: Some(BBox::parse("-0.4999,14.123,0,15").unwrap()), ..Default::default() };
+    assert!(snap.ids(&f, &Viewer::Anonymous).is_empty());
+}
+
+#[test]
+fn anonymous_viewers_never_see_marked_incidents_in_any_answer() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let rows: Vec<IndexRow> = (1..=200).map(|i| {
+        let mut r = random_row(&mut rng, i);
+        r.tlp = if i % 2 == 0 { Tlp::Clear } else { Tlp::Amber };
+        r
+    }).collect();
+    let snap = Snapshot::build(rows, 1);
+    let f = Filter::default();
+    let ids = snap.ids(&f, &Viewer::Anonymous);
+    assert_eq!(ids.len(), 100);
+    assert!(ids.iter().all(|i| i % 2 == 0));
+    assert_eq!(snap.aggregate(&f, &Viewer::Anonymous, &[]).count, 100);
+    assert_eq!(snap.aggregate(&f, &Viewer::Local, &[]).count, 200);
+}
