@@ -1,1 +1,225 @@
-//! placeholder
+//! Storage for sahelwatch: the [`Store`] trait and its two backends,
+//! [`sqlite`] (the default: one file, nothing to install) and [`postgres`]
+//! (PostgreSQL with PostGIS, for several instances sharing one database).
+//!
+//! Both backends pass the same conformance suite (`conformance` feature).
+//! Schemas are versioned migrations (refinery) applied on open, so a database
+//! created by an older sahelwatch opens in a newer one.
+//!
+//! Invariants every backend keeps:
+//! - An import is one transaction: it commits entirely or leaves nothing,
+//!   whether it is refused (strict mode), fails or is interrupted.
+//! - Every write transaction on incidents first increments the `incidents`
+//!   counter and stamps every row it writes with the new value (`seq`).
+//!   Writers are serialised by that increment, so "all rows with seq <= the
+//!   committed counter" is a consistent, complete view: readers (the query
+//!   index) catch up with [`Store::index_changes`].
+//! - Rows are never removed: a deletion sets `deleted` and bumps `seq`, so
+//!   the deletion reaches every index too.
+//!
+//! This crate decides nothing about visibility: it returns what it is asked
+//! for, and its callers apply the viewer's rules before anything leaves.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sahelwatch_core::{Incident, IncidentData, OrgId, Place, Tlp};
+use sahelwatch_ingest::RowIssue;
+use sahelwatch_query::IndexRow;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod postgres;
+mod row;
+pub mod sqlite;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("SQLite connection pool: {0}")]
+    SqlitePool(#[from] r2d2::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL connection pool: {0}")]
+    PostgresPool(String),
+    #[error("cannot open the database: {0}")]
+    Open(String),
+    #[error("schema migration failed: {0}")]
+    Migration(String),
+    #[error("the database schema is at version {found}, newer than this sahelwatch knows ({known}); upgrade sahelwatch")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("stored data could not be read back: {0}")]
+    Corrupt(String),
+    #[error("the import was interrupted before it finished; nothing was written")]
+    ImportInterrupted,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which backend a store is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// An organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Org {
+    pub id: OrgId,
+    pub uid: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who imports what, and how.
+#[derive(Debug, Clone)]
+pub struct ImportJob {
+    /// `acled`, `ucdp` or `gazetteer`.
+    pub kind: String,
+    /// Where the rows came from (a file name).
+    pub source: String,
+    /// What the reader detected ("ACLED current layout, HXL hashtag row skipped").
+    pub detected: String,
+    /// Dataset incidents are stored under (`acled`, `ucdp-ged`).
+    pub dataset: String,
+    pub owner: OrgId,
+    pub tlp: Tlp,
+    pub strict: bool,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Messages from the reader side of an import to the store.
+#[derive(Debug)]
+pub enum ImportMsg {
+    Rows(Vec<IncidentData>),
+    /// Everything has been sent. With `commit: false` the store rolls back.
+    Finish { commit: bool, rows_read: u64, refused: Vec<RowIssue> },
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportOutcome {
+    /// Id of the import record, when committed.
+    pub import_id: Option<i64>,
+    pub committed: bool,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// A committed import, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportRecord {
+    pub id: i64,
+    pub kind: String,
+    pub source: String,
+    pub detected: String,
+    pub owner_org: Option<OrgId>,
+    pub tlp: Option<Tlp>,
+    pub strict: bool,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub rows_read: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub refused: u64,
+    pub refused_rows: serde_json::Value,
+}
+
+/// Refused rows kept in the import record (the full list goes to the caller).
+pub const REFUSED_ROWS_KEPT: usize = 1000;
+
+/// Row counts, for start-up messages and health checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    pub incidents: u64,
+    pub places: u64,
+    pub organisations: u64,
+    pub imports: u64,
+}
+
+/// The storage interface. Methods are async; the SQLite backend runs its
+/// blocking calls on tokio's blocking pool.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Where the data lives (a file path, or a URL without its password).
+    fn describe(&self) -> String;
+
+    /// The organisation of this name, created if missing.
+    async fn ensure_org(&self, name: &str) -> Result<Org>;
+
+    async fn orgs(&self) -> Result<Vec<Org>>;
+
+    /// Upsert incidents streamed through `rx`, on (owner, dataset, external
+    /// id), in one transaction. Unchanged rows are not written.
+    async fn import_incidents(
+        &self,
+        job: ImportJob,
+        rx: tokio::sync::mpsc::Receiver<ImportMsg>,
+    ) -> Result<ImportOutcome>;
+
+    /// One incident by public id, with its row id. Deleted incidents are not returned.
+    async fn incident_by_uid(&self, uid: Uuid) -> Result<Option<(i64, Incident)>>;
+
+    /// Incidents by row id, in the order given; ids that do not exist are skipped.
+    async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<Incident>>;
+
+    /// The committed incident change counter.
+    async fn incident_seq(&self) -> Result<i64>;
+
+    /// Index projections of incidents written with `after < seq <= upto`,
+    /// deleted ones included (flagged).
+    async fn index_changes(&self, after: i64, upto: i64) -> Result<Vec<IndexRow>>;
+
+    /// Row ids of live incidents whose notes contain `needle` (already
+    /// folded with [`sahelwatch_core::text::fold`]) after folding, optionally
+    /// only among `within`.
+    async fn ids_with_text(&self, needle: &str, within: Option<Vec<i64>>) -> Result<HashSet<i64>>;
+
+    /// Upsert gazetteer places (by GeoNames id) in one transaction and record the import.
+    async fn import_places(
+        &self,
+        job: ImportJob,
+        places: Vec<Place>,
+        rows_read: u64,
+        refused: Vec<RowIssue>,
+    ) -> Result<ImportOutcome>;
+
+    async fn places(&self) -> Result<Vec<Place>>;
+
+    async fn places_seq(&self) -> Result<i64>;
+
+    /// The most recent committed imports, newest first.
+    async fn imports(&self, limit: usize) -> Result<Vec<ImportRecord>>;
+
+    async fn stats(&self) -> Result<StoreStats>;
+}
+
+/// Open a store from a location: `postgres://...` or `postgresql://...` for
+/// PostgreSQL, `sqlite://PATH` or a plain path for SQLite. Applies pending
+/// migrations.
+pub async fn open(location: &str) -> Result<Arc<dyn Store>> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open(location).await?))
+    } else {
+        let path = location.strip_prefix("sqlite://").unwrap_or(location);
+        Ok(Arc::new(sqlite::SqliteStore::open(path).await?))
+    }
+}
+
+/// Refused rows as kept in an import record: at most [`REFUSED_ROWS_KEPT`].
+pub(crate) fn refused_json(refused: &[RowIssue]) -> serde_json::Value {
+    serde_json::to_value(&refused[..refused.len().min(REFUSED_ROWS_KEPT)]).unwrap_or_default()
+}

@@ -1,0 +1,466 @@
+//! The conformance suite every backend must pass, and throw-away test
+//! databases to run it on. `conformance_suite!(make)` expands to one
+//! `#[tokio::test]` per check for a backend constructor `make`.
+//!
+//! PostgreSQL tests create a fresh database per test on the server named by
+//! `SAHELWATCH_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/postgres`)
+//! and drop it afterwards. They fail, rather than skip, when the server is
+//! unreachable: a green run must mean both backends were tested.
+
+use crate::{ImportJob, ImportMsg, Store};
+use chrono::{NaiveDate, TimeZone, Utc};
+use rand::Rng;
+use sahelwatch_core::{
+    Actors, CountryCode, Fatalities, IncidentData, Inter, Location, OrgId, Place, Precision, SubEventType, Tlp,
+};
+use sahelwatch_ingest::RowIssue;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub store: Arc<dyn Store>,
+    pub location: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+/// Admin URL of the PostgreSQL server used by tests.
+pub fn pg_admin_url() -> String {
+    std::env::var("SAHELWATCH_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn with_dbname(url: &str, name: &str) -> String {
+    match url.rfind('/') {
+        Some(i) if i > "postgres://".len() => format!("{}/{}", &url[..i], name),
+        _ => format!("{url}/{name}"),
+    }
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let location = dir.path().join("test.db").display().to_string();
+        let store = crate::open(&location).await.expect("open sqlite");
+        TestDb { store, location, _dir: Some(dir), pg_name: None }
+    }
+
+    /// An empty PostgreSQL database (PostGIS installed by the migrations).
+    pub async fn postgres() -> TestDb {
+        let (location, name) = Self::fresh_pg_database().await;
+        let store = crate::open(&location).await.expect("open postgres");
+        TestDb { store, location, _dir: None, pg_name: Some(name) }
+    }
+
+    /// Create an empty database and return (url, name) without opening a store.
+    pub async fn fresh_pg_database() -> (String, String) {
+        let admin = pg_admin_url();
+        let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
+        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for these tests: {e}"));
+        tokio::spawn(conn);
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        (with_dbname(&admin, &name), name)
+    }
+
+    /// Wrap an already-created PostgreSQL database so it is dropped afterwards.
+    pub fn adopt_pg(store: Arc<dyn Store>, location: String, name: String) -> TestDb {
+        TestDb { store, location, _dir: None, pg_name: Some(name) }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let admin = pg_admin_url();
+            // Drop on a separate thread with its own runtime: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async move {
+                        if let Ok((client, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                            tokio::spawn(conn);
+                            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A realistic incident with every field set, including non-ASCII text.
+pub fn full_incident(external_id: &str) -> IncidentData {
+    let mut original = BTreeMap::new();
+    original.insert("data_id".to_string(), "10493511".to_string());
+    IncidentData {
+        dataset: Some("acled".into()),
+        external_id: Some(external_id.into()),
+        event_date: NaiveDate::from_ymd_opt(2025, 1, 18).expect("date"),
+        event_date_end: Some(NaiveDate::from_ymd_opt(2025, 1, 19).expect("date")),
+        time_precision: Precision::NEAR,
+        sub_event_type: SubEventType::AbductionForcedDisappearance,
+        disorder_type: Some(sahelwatch_core::DisorderType::PoliticalViolence),
+        actors: Actors {
+            actor1: Some("Islamic State (Sahel)".into()),
+            assoc_actor_1: vec!["Fulani Ethnic Militia (Niger)".into()],
+            inter1: Some(Inter::RebelGroups),
+            actor2: Some("Civilians (Morocco)".into()),
+            assoc_actor_2: vec!["Truck drivers (Morocco)".into(), "Labour Group (Morocco)".into()],
+            inter2: Some(Inter::Civilians),
+        },
+        civilian_targeting: true,
+        location: Location {
+            country: CountryCode::parse("BF").expect("BF"),
+            region: Some("Western Africa".into()),
+            admin1: Some("Sahel".into()),
+            admin2: Some("Séno".into()),
+            admin3: Some("Dori".into()),
+            place: Some("Route Dori–Téra".into()),
+            latitude: 14.034101,
+            longitude: -0.032612,
+            geo_precision: Precision::NEAR,
+        },
+        fatalities: Fatalities { best: 0, low: Some(0), high: Some(2) },
+        notes: "Quatre chauffeurs marocains enlevés sur l'axe Dori–Téra; \"EIGS\" soupçonné.".into(),
+        sources: vec!["Le Faso".into(), "Hespress".into()],
+        source_scale: Some("National-International".into()),
+        tags: vec!["hostages=4".into()],
+        source_timestamp: Some(1_737_500_000),
+        original,
+    }
+}
+
+/// A minimal incident: optional fields empty.
+pub fn bare_incident(external_id: &str, day: u32) -> IncidentData {
+    IncidentData {
+        dataset: Some("acled".into()),
+        external_id: Some(external_id.into()),
+        event_date: NaiveDate::from_ymd_opt(2024, 3, day.clamp(1, 28)).expect("date"),
+        event_date_end: None,
+        time_precision: Precision::EXACT,
+        sub_event_type: SubEventType::ArmedClash,
+        disorder_type: None,
+        actors: Actors { actor1: Some("JNIM: Jama'ah Nusrah al-Islam wal Muslimin".into()), ..Default::default() },
+        civilian_targeting: false,
+        location: Location {
+            country: CountryCode::parse("ML").expect("ML"),
+            region: None,
+            admin1: None,
+            admin2: None,
+            admin3: None,
+            place: None,
+            latitude: 14.5,
+            longitude: -4.2,
+            geo_precision: Precision::EXACT,
+        },
+        fatalities: Fatalities { best: day, low: None, high: None },
+        notes: String::new(),
+        sources: Vec::new(),
+        source_scale: None,
+        tags: Vec::new(),
+        source_timestamp: None,
+        original: BTreeMap::new(),
+    }
+}
+
+pub fn job(owner: OrgId, tlp: Tlp, strict: bool) -> ImportJob {
+    ImportJob {
+        kind: "acled".into(),
+        source: "test.csv".into(),
+        detected: "ACLED current layout".into(),
+        dataset: "acled".into(),
+        owner,
+        tlp,
+        strict,
+        started_at: Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).single().expect("time"),
+    }
+}
+
+/// Run an import of `rows` (in batches of 7) and finish it with `commit`.
+pub async fn import(
+    store: &Arc<dyn Store>,
+    job: ImportJob,
+    rows: Vec<IncidentData>,
+    commit: bool,
+) -> crate::Result<crate::ImportOutcome> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let n = rows.len() as u64;
+    let feeder = tokio::spawn(async move {
+        for chunk in rows.chunks(7) {
+            if tx.send(ImportMsg::Rows(chunk.to_vec())).await.is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(ImportMsg::Finish { commit, rows_read: n, refused: Vec::<RowIssue>::new() }).await;
+    });
+    let out = store.import_incidents(job, rx).await;
+    feeder.await.expect("feeder");
+    out
+}
+
+pub async fn migrations_are_idempotent_and_orgs_unique(db: &TestDb) {
+    let again = crate::open(&db.location).await.expect("reopen applies no migration twice");
+    let a = db.store.ensure_org("Sahel Watch NGO").await.expect("org");
+    let b = again.ensure_org("Sahel Watch NGO").await.expect("org again");
+    assert_eq!(a, b);
+    let c = db.store.ensure_org("Agence Nationale").await.expect("org 2");
+    assert_ne!(a.id, c.id);
+    let names: Vec<String> = db.store.orgs().await.expect("orgs").into_iter().map(|o| o.name).collect();
+    assert_eq!(names, vec!["Sahel Watch NGO", "Agence Nationale"]);
+}
+
+pub async fn incidents_round_trip_exactly(db: &TestDb) {
+    let s = &db.store;
+    let org = s.ensure_org("owner").await.expect("org");
+    let rows = vec![full_incident("BFO1"), bare_incident("MLI2", 3)];
+    let out = import(s, job(org.id, Tlp::Amber, false), rows.clone(), true).await.expect("import");
+    assert!(out.committed && out.import_id.is_some());
+    assert_eq!((out.inserted, out.updated, out.unchanged), (2, 0, 0));
+    let seq = s.incident_seq().await.expect("seq");
+    let idx = s.index_changes(0, seq).await.expect("index rows");
+    assert_eq!(idx.len(), 2);
+    let ids: Vec<i64> = idx.iter().map(|r| r.id).collect();
+    let back = s.incidents_by_ids(&ids).await.expect("by ids");
+    for (stored, row) in back.iter().zip(&idx) {
+        let want = rows.iter().find(|r| r.external_id == stored.data.external_id).expect("match");
+        assert_eq!(&stored.data, want, "every field comes back as it went in");
+        assert_eq!(stored.owner_org, org.id);
+        assert_eq!(stored.tlp, Tlp::Amber);
+        assert_eq!(row.tlp, Tlp::Amber);
+        assert_eq!(row.owner_org, org.id);
+        let (rid, by_uid) = s.incident_by_uid(stored.id).await.expect("by uid").expect("found");
+        assert_eq!(rid, row.id);
+        assert_eq!(&by_uid, stored);
+    }
+    let full = idx.iter().find(|r| r.event_date == NaiveDate::from_ymd_opt(2025, 1, 18).expect("d")).expect("full");
+    assert_eq!(full.actors.len(), 5, "main and associated actors are all indexed");
+    assert_eq!(full.admin1.as_deref(), Some("Sahel"));
+    assert!(s.incident_by_uid(uuid::Uuid::new_v4()).await.expect("lookup").is_none());
+}
+
+pub async fn reimport_is_idempotent_and_updates_only_changes(db: &TestDb) {
+    let s = &db.store;
+    let org = s.ensure_org("owner").await.expect("org");
+    let rows: Vec<IncidentData> = (1..=20).map(|i| bare_incident(&format!("MLI{i}"), i)).collect();
+    import(s, job(org.id, Tlp::Clear, false), rows.clone(), true).await.expect("first");
+    let seq1 = s.incident_seq().await.expect("seq");
+    let out = import(s, job(org.id, Tlp::Clear, false), rows.clone(), true).await.expect("second");
+    assert_eq!((out.inserted, out.updated, out.unchanged), (0, 0, 20));
+    let seq2 = s.incident_seq().await.expect("seq");
+    assert!(s.index_changes(seq1, seq2).await.expect("changes").is_empty(), "an unchanged re-import writes no row");
+    let mut changed = rows.clone();
+    changed[4].fatalities.best = 99;
+    let out = import(s, job(org.id, Tlp::Clear, false), changed, true).await.expect("third");
+    assert_eq!((out.inserted, out.updated, out.unchanged), (0, 1, 19));
+    let seq3 = s.incident_seq().await.expect("seq");
+    let delta = s.index_changes(seq2, seq3).await.expect("changes");
+    assert_eq!(delta.len(), 1);
+    assert_eq!(delta[0].fatalities, 99);
+    // The same rows under a different marking are a change (of marking).
+    let out = import(s, job(org.id, Tlp::Green, false), rows.clone(), true).await.expect("fourth");
+    assert_eq!(out.updated, 20);
+    // Another organisation importing the same dataset gets its own copies.
+    let other = s.ensure_org("other").await.expect("org");
+    let out = import(s, job(other.id, Tlp::Clear, false), rows, true).await.expect("fifth");
+    assert_eq!(out.inserted, 20);
+    assert_eq!(s.stats().await.expect("stats").incidents, 40);
+}
+
+pub async fn refused_and_interrupted_imports_leave_nothing(db: &TestDb) {
+    let s = &db.store;
+    let org = s.ensure_org("owner").await.expect("org");
+    let before = s.incident_seq().await.expect("seq");
+    let out = import(s, job(org.id, Tlp::Clear, true), vec![bare_incident("A1", 1), bare_incident("A2", 2)], false)
+        .await
+        .expect("refused import returns");
+    assert!(!out.committed && out.import_id.is_none());
+    assert_eq!(s.stats().await.expect("stats").incidents, 0);
+    assert_eq!(s.incident_seq().await.expect("seq"), before, "a rolled-back import does not move the counter");
+
+    // The sender disappears mid-import (a crash, Ctrl-C): nothing is written.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(ImportMsg::Rows(vec![bare_incident("B1", 1)])).await.expect("send");
+    drop(tx);
+    let err = s.import_incidents(job(org.id, Tlp::Clear, false), rx).await.expect_err("interrupted");
+    assert!(matches!(err, crate::StoreError::ImportInterrupted), "{err}");
+    let stats = s.stats().await.expect("stats");
+    assert_eq!((stats.incidents, stats.imports), (0, 0));
+    assert_eq!(s.incident_seq().await.expect("seq"), before);
+}
+
+pub async fn lookups_by_ids_keep_order_and_skip_missing(db: &TestDb) {
+    let s = &db.store;
+    let org = s.ensure_org("owner").await.expect("org");
+    let rows: Vec<IncidentData> = (1..=5).map(|i| bare_incident(&format!("X{i}"), i)).collect();
+    import(s, job(org.id, Tlp::Clear, false), rows, true).await.expect("import");
+    let seq = s.incident_seq().await.expect("seq");
+    let mut ids: Vec<i64> = s.index_changes(0, seq).await.expect("rows").iter().map(|r| r.id).collect();
+    ids.sort();
+    let want = vec![ids[3], 999_999, ids[0], ids[4]];
+    let got: Vec<Option<String>> = s
+        .incidents_by_ids(&want)
+        .await
+        .expect("by ids")
+        .into_iter()
+        .map(|i| i.data.external_id)
+        .collect();
+    assert_eq!(got.len(), 3);
+    let by_row: Vec<Option<String>> = {
+        let mut v = Vec::new();
+        for id in [ids[3], ids[0], ids[4]] {
+            v.push(s.incidents_by_ids(&[id]).await.expect("one")[0].data.external_id.clone());
+        }
+        v
+    };
+    assert_eq!(got, by_row);
+    assert!(s.incidents_by_ids(&[]).await.expect("empty").is_empty());
+}
+
+pub async fn text_search_ignores_case_and_accents(db: &TestDb) {
+    let s = &db.store;
+    let org = s.ensure_org("owner").await.expect("org");
+    let mut a = bare_incident("T1", 1);
+    a.notes = "Attaque près de Téra, deux VDP tués.".into();
+    let mut b = bare_incident("T2", 2);
+    b.notes = "Convoy ambushed near TERA bridge.".into();
+    let mut c = bare_incident("T3", 3);
+    c.notes = "Nothing relevant.".into();
+    import(s, job(org.id, Tlp::Clear, false), vec![a, b, c], true).await.expect("import");
+    let seq = s.incident_seq().await.expect("seq");
+    let rows = s.index_changes(0, seq).await.expect("rows");
+    let hits = s.ids_with_text("tera", None).await.expect("search");
+    assert_eq!(hits.len(), 2);
+    let only_first = vec![rows.iter().map(|r| r.id).min().expect("id")];
+    let within = s.ids_with_text("tera", Some(only_first.clone())).await.expect("within");
+    assert!(within.len() <= 1 && within.iter().all(|id| only_first.contains(id)));
+    assert!(s.ids_with_text("pres de tera", None).await.expect("phrase").len() == 1);
+}
+
+fn place(id: i64, name: &str, pop: i64) -> Place {
+    Place {
+        id,
+        name: name.into(),
+        ascii_name: sahelwatch_core::text::fold(name),
+        alternate_names: vec![name.to_uppercase(), "Тера".into()],
+        latitude: 14.00776,
+        longitude: 0.75306,
+        feature_class: "P".into(),
+        feature_code: "PPLA2".into(),
+        country: CountryCode::parse("NE"),
+        admin1_code: "09".into(),
+        admin2_code: String::new(),
+        population: pop,
+        elevation: Some(248),
+        timezone: "Africa/Niamey".into(),
+        modified: NaiveDate::from_ymd_opt(2013, 10, 6),
+    }
+}
+
+fn gazetteer_job() -> ImportJob {
+    ImportJob { kind: "gazetteer".into(), dataset: "geonames".into(), ..job(OrgId(0), Tlp::Clear, false) }
+}
+
+pub async fn places_import_is_idempotent_and_round_trips(db: &TestDb) {
+    let s = &db.store;
+    let places = vec![place(2438855, "Téra", 21095), place(2438856, "Téra", 0)];
+    let out = s.import_places(gazetteer_job(), places.clone(), 2, vec![]).await.expect("import");
+    assert_eq!((out.inserted, out.updated, out.unchanged), (2, 0, 0));
+    let seq1 = s.places_seq().await.expect("seq");
+    let out = s.import_places(gazetteer_job(), places.clone(), 2, vec![]).await.expect("again");
+    assert_eq!((out.inserted, out.updated, out.unchanged), (0, 0, 2));
+    let mut changed = places.clone();
+    changed[1].population = 500;
+    let out = s.import_places(gazetteer_job(), changed.clone(), 2, vec![]).await.expect("changed");
+    assert_eq!((out.inserted, out.updated, out.unchanged), (0, 1, 1));
+    assert!(s.places_seq().await.expect("seq") > seq1);
+    assert_eq!(s.places().await.expect("places"), changed);
+    let log = s.imports(10).await.expect("imports");
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[0].kind, "gazetteer");
+    assert_eq!(log[0].owner_org, None);
+}
+
+pub async fn import_log_records_committed_imports(db: &TestDb) {
+    let s = &db.store;
+    let org = s.ensure_org("owner").await.expect("org");
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let refused = vec![RowIssue { line: 7, column: Some("latitude".into()), value: Some("95".into()), reason: "is outside -90..90".into() }];
+    tx.send(ImportMsg::Rows(vec![bare_incident("L1", 1)])).await.expect("send");
+    tx.send(ImportMsg::Finish { commit: true, rows_read: 2, refused }).await.expect("send");
+    let out = s.import_incidents(job(org.id, Tlp::Clear, false), rx).await.expect("import");
+    let log = s.imports(5).await.expect("log");
+    assert_eq!(log.len(), 1);
+    let r = &log[0];
+    assert_eq!(Some(r.id), out.import_id);
+    assert_eq!((r.rows_read, r.inserted, r.refused), (2, 1, 1));
+    assert_eq!(r.refused_rows[0]["line"], 7);
+    assert_eq!(r.refused_rows[0]["column"], "latitude");
+    assert_eq!(r.owner_org, Some(org.id));
+    assert_eq!(r.tlp, Some(Tlp::Clear));
+}
+
+pub async fn concurrent_imports_serialise_and_index_sees_all(db: &TestDb) {
+    let s = &db.store;
+    let org = s.ensure_org("owner").await.expect("org");
+    let mut handles = Vec::new();
+    for k in 0..4 {
+        let s = Arc::clone(s);
+        let mut j = job(org.id, Tlp::Clear, false);
+        j.dataset = format!("ds{k}");
+        let rows: Vec<IncidentData> = {
+            let mut rng = rand::rng();
+            (1..=30)
+                .map(|i| {
+                    let mut d = bare_incident(&format!("K{k}-{i}"), rng.random_range(1..28));
+                    d.dataset = Some(format!("ds{k}"));
+                    d
+                })
+                .collect()
+        };
+        handles.push(tokio::spawn(async move {
+            import(&s, j, rows, true).await.expect("import")
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.expect("join").inserted, 30);
+    }
+    let seq = s.incident_seq().await.expect("seq");
+    assert_eq!(seq, 4, "each import took one sequence number");
+    let mut seen = 0;
+    for k in 0..seq {
+        let part = s.index_changes(k, k + 1).await.expect("slice");
+        assert_eq!(part.len(), 30, "each sequence number is exactly one import");
+        seen += part.len();
+    }
+    assert_eq!(seen, 120);
+}
+
+/// Expand to one test per conformance check for a backend.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@tests $make;
+            migrations_are_idempotent_and_orgs_unique,
+            incidents_round_trip_exactly,
+            reimport_is_idempotent_and_updates_only_changes,
+            refused_and_interrupted_imports_leave_nothing,
+            lookups_by_ids_keep_order_and_skip_missing,
+            text_search_ignores_case_and_accents,
+            places_import_is_idempotent_and_round_trips,
+            import_log_records_committed_imports,
+            concurrent_imports_serialise_and_index_sees_all
+        );
+    };
+    (@tests $make:expr; $($name:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = $make.await;
+                $crate::conformance::$name(&db).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,247 @@
+//! The mapping between domain values and table columns, shared by both
+//! backends so that they store and read back exactly the same things.
+
+use crate::{Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use sahelwatch_core::{
+    Actors, CountryCode, DisorderType, Fatalities, Incident, IncidentData, Inter, Location, OrgId,
+    Precision, SubEventType, Tlp,
+};
+use sahelwatch_query::IndexRow;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Columns written by an insert, in bind order.
+pub const INSERT_COLUMNS: &str = "uid, seq, owner_org, tlp, dataset, external_id, event_date, event_date_end, \
+    time_precision, event_type, sub_event_type, disorder_type, actor1, assoc_actor_1, inter1, actor2, \
+    assoc_actor_2, inter2, civilian_targeting, country, region, admin1, admin2, admin3, location, latitude, \
+    longitude, geo_precision, fatalities, fatalities_low, fatalities_high, notes, sources, source_scale, tags, \
+    source_timestamp, original, row_hash, created_at, updated_at";
+
+/// Number of columns in [`INSERT_COLUMNS`].
+pub const INSERT_ARITY: usize = 40;
+
+/// Columns read back for a full incident, in [`DbIncident`] order.
+pub const SELECT_COLUMNS: &str = "id, uid, owner_org, tlp, dataset, external_id, event_date, event_date_end, \
+    time_precision, sub_event_type, disorder_type, actor1, assoc_actor_1, inter1, actor2, assoc_actor_2, inter2, \
+    civilian_targeting, country, region, admin1, admin2, admin3, location, latitude, longitude, geo_precision, \
+    fatalities, fatalities_low, fatalities_high, notes, sources, source_scale, tags, source_timestamp, original, \
+    created_at, updated_at";
+
+/// Columns read for the query index, in [`DbIndexRow`] order.
+pub const INDEX_COLUMNS: &str = "id, deleted, owner_org, tlp, dataset, event_date, sub_event_type, latitude, \
+    longitude, country, admin1, actor1, actor2, assoc_actor_1, assoc_actor_2, fatalities";
+
+/// An incident row as read from either backend, before domain validation.
+pub struct DbIncident {
+    pub id: i64,
+    pub uid: Uuid,
+    pub owner_org: i64,
+    pub tlp: String,
+    pub dataset: Option<String>,
+    pub external_id: Option<String>,
+    pub event_date: NaiveDate,
+    pub event_date_end: Option<NaiveDate>,
+    pub time_precision: i64,
+    pub sub_event_type: String,
+    pub disorder_type: Option<String>,
+    pub actor1: Option<String>,
+    pub assoc_actor_1: Vec<String>,
+    pub inter1: Option<i64>,
+    pub actor2: Option<String>,
+    pub assoc_actor_2: Vec<String>,
+    pub inter2: Option<i64>,
+    pub civilian_targeting: bool,
+    pub country: String,
+    pub region: Option<String>,
+    pub admin1: Option<String>,
+    pub admin2: Option<String>,
+    pub admin3: Option<String>,
+    pub location: Option<String>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub geo_precision: i64,
+    pub fatalities: i64,
+    pub fatalities_low: Option<i64>,
+    pub fatalities_high: Option<i64>,
+    pub notes: String,
+    pub sources: Vec<String>,
+    pub source_scale: Option<String>,
+    pub tags: Vec<String>,
+    pub source_timestamp: Option<i64>,
+    pub original: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn corrupt(id: i64, what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("incident row {id}: {what} '{value}' is not valid"))
+}
+
+pub fn tlp(id: i64, s: &str) -> Result<Tlp> {
+    s.parse().map_err(|_| corrupt(id, "tlp", s))
+}
+
+pub fn sub_event(id: i64, s: &str) -> Result<SubEventType> {
+    SubEventType::parse(s).ok_or_else(|| corrupt(id, "sub_event_type", s))
+}
+
+pub fn country(id: i64, s: &str) -> Result<CountryCode> {
+    CountryCode::parse(s).ok_or_else(|| corrupt(id, "country", s))
+}
+
+fn precision(id: i64, what: &str, v: i64) -> Result<Precision> {
+    u8::try_from(v).ok().and_then(Precision::new).ok_or_else(|| corrupt(id, what, v))
+}
+
+fn inter(id: i64, what: &str, v: Option<i64>) -> Result<Option<Inter>> {
+    match v {
+        None | Some(0) => Ok(None),
+        Some(n) => u8::try_from(n).ok().and_then(Inter::from_code).map(Some).ok_or_else(|| corrupt(id, what, n)),
+    }
+}
+
+fn count(id: i64, what: &str, v: i64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| corrupt(id, what, v))
+}
+
+impl DbIncident {
+    pub fn into_incident(self) -> Result<Incident> {
+        let id = self.id;
+        let data = IncidentData {
+            dataset: self.dataset,
+            external_id: self.external_id,
+            event_date: self.event_date,
+            event_date_end: self.event_date_end,
+            time_precision: precision(id, "time_precision", self.time_precision)?,
+            sub_event_type: sub_event(id, &self.sub_event_type)?,
+            disorder_type: match self.disorder_type {
+                None => None,
+                Some(d) => Some(DisorderType::parse(&d).ok_or_else(|| corrupt(id, "disorder_type", &d))?),
+            },
+            actors: Actors {
+                actor1: self.actor1,
+                assoc_actor_1: self.assoc_actor_1,
+                inter1: inter(id, "inter1", self.inter1)?,
+                actor2: self.actor2,
+                assoc_actor_2: self.assoc_actor_2,
+                inter2: inter(id, "inter2", self.inter2)?,
+            },
+            civilian_targeting: self.civilian_targeting,
+            location: Location {
+                country: country(id, &self.country)?,
+                region: self.region,
+                admin1: self.admin1,
+                admin2: self.admin2,
+                admin3: self.admin3,
+                place: self.location,
+                latitude: self.latitude,
+                longitude: self.longitude,
+                geo_precision: precision(id, "geo_precision", self.geo_precision)?,
+            },
+            fatalities: Fatalities {
+                best: count(id, "fatalities", self.fatalities)?,
+                low: self.fatalities_low.map(|v| count(id, "fatalities_low", v)).transpose()?,
+                high: self.fatalities_high.map(|v| count(id, "fatalities_high", v)).transpose()?,
+            },
+            notes: self.notes,
+            sources: self.sources,
+            source_scale: self.source_scale,
+            tags: self.tags,
+            source_timestamp: self.source_timestamp,
+            original: self.original,
+        };
+        Ok(Incident {
+            id: self.uid,
+            owner_org: OrgId(self.owner_org),
+            tlp: tlp(id, &self.tlp)?,
+            data,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The index projection as read from either backend.
+pub struct DbIndexRow {
+    pub id: i64,
+    pub deleted: bool,
+    pub owner_org: i64,
+    pub tlp: String,
+    pub dataset: Option<String>,
+    pub event_date: NaiveDate,
+    pub sub_event_type: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub country: String,
+    pub admin1: Option<String>,
+    pub actor1: Option<String>,
+    pub actor2: Option<String>,
+    pub assoc_actor_1: Vec<String>,
+    pub assoc_actor_2: Vec<String>,
+    pub fatalities: i64,
+}
+
+impl DbIndexRow {
+    pub fn into_index_row(self) -> Result<IndexRow> {
+        let id = self.id;
+        let mut actors = Vec::with_capacity(2 + self.assoc_actor_1.len() + self.assoc_actor_2.len());
+        actors.extend(self.actor1);
+        actors.extend(self.actor2);
+        actors.extend(self.assoc_actor_1);
+        actors.extend(self.assoc_actor_2);
+        Ok(IndexRow {
+            id,
+            deleted: self.deleted,
+            owner_org: OrgId(self.owner_org),
+            tlp: tlp(id, &self.tlp)?,
+            dataset: self.dataset,
+            event_date: self.event_date,
+            sub_event_type: sub_event(id, &self.sub_event_type)?,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            country: country(id, &self.country)?,
+            admin1: self.admin1,
+            actors,
+            fatalities: count(id, "fatalities", self.fatalities)?,
+        })
+    }
+}
+
+/// A list column as JSON text, NULL when empty.
+pub fn list_json(v: &[String]) -> Option<String> {
+    (!v.is_empty()).then(|| serde_json::to_string(v).unwrap_or_default())
+}
+
+pub fn list_from_json(id: i64, what: &str, s: Option<String>) -> Result<Vec<String>> {
+    match s {
+        None => Ok(Vec::new()),
+        Some(t) => serde_json::from_str(&t).map_err(|_| corrupt(id, what, t)),
+    }
+}
+
+pub fn map_json(m: &BTreeMap<String, String>) -> Option<String> {
+    (!m.is_empty()).then(|| serde_json::to_string(m).unwrap_or_default())
+}
+
+pub fn map_from_json(id: i64, s: Option<String>) -> Result<BTreeMap<String, String>> {
+    match s {
+        None => Ok(BTreeMap::new()),
+        Some(t) => serde_json::from_str(&t).map_err(|_| corrupt(id, "original", t)),
+    }
+}
+
+/// Timestamps in SQLite: RFC 3339, UTC, microseconds.
+pub fn ts_text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+pub fn ts_parse(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("timestamp '{s}' is not RFC 3339")))
+}
+
+pub fn date_parse(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("date '{s}' is not YYYY-MM-DD")))
+}

@@ -1,0 +1,688 @@
+//! The embedded SQLite backend: one file, WAL mode, a small connection pool.
+//!
+//! Writers take the database lock at the start of their transaction
+//! (`BEGIN IMMEDIATE`); readers never wait for them (WAL). Blocking calls run
+//! on tokio's blocking thread pool.
+
+use crate::row::{
+    self, DbIncident, DbIndexRow, INDEX_COLUMNS, INSERT_ARITY, INSERT_COLUMNS, SELECT_COLUMNS,
+    date_parse, list_from_json, list_json, map_from_json, map_json, ts_parse, ts_text,
+};
+use crate::{
+    Backend, ImportJob, ImportMsg, ImportOutcome, ImportRecord, Org, Result, Store, StoreError,
+    StoreStats, refused_json,
+};
+use async_trait::async_trait;
+use chrono::Utc;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use sahelwatch_core::text::fold;
+use sahelwatch_core::{Incident, IncidentData, OrgId, Place};
+use sahelwatch_ingest::RowIssue;
+use sahelwatch_query::IndexRow;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA foreign_keys = ON;
+    PRAGMA busy_timeout = 60000;
+    PRAGMA cache_size = -131072;
+    PRAGMA temp_store = MEMORY;";
+
+impl SqliteStore {
+    /// Open (creating if needed) the database file and apply migrations.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() && !parent.exists() {
+                return Err(StoreError::Open(format!(
+                    "the directory {} does not exist",
+                    parent.display()
+                )));
+            }
+        }
+        let manager = SqliteConnectionManager::file(&path).with_init(|c| c.execute_batch(PRAGMAS));
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(std::time::Duration::from_secs(60))
+            .build(manager)
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        let store = SqliteStore { pool, path };
+        store.blocking(migrate).await?;
+        Ok(store)
+    }
+
+    /// Apply migrations up to and including `version` only (used to build an
+    /// old-schema database in upgrade tests).
+    pub fn migrate_to(path: &Path, version: i32) -> Result<()> {
+        let mut c = Connection::open(path)?;
+        c.execute_batch(PRAGMAS)?;
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(version))
+            .run(&mut c)
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(())
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = pool.get()?;
+            f(&mut c)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("blocking task failed: {e}")))?
+    }
+}
+
+/// Newest migration version this build knows.
+fn known_version() -> i64 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| m.version() as i64)
+        .max()
+        .unwrap_or(0)
+}
+
+fn migrate(c: &mut Connection) -> Result<()> {
+    let has_history: bool = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)?;
+    if has_history {
+        let found: i64 = c.query_row("SELECT coalesce(max(version), 0) FROM refinery_schema_history", [], |r| r.get(0))?;
+        let known = known_version();
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+    }
+    embedded::migrations::runner()
+        .run(c)
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(())
+}
+
+/// Increment a change counter inside a write transaction and return the new value.
+fn bump(tx: &Transaction<'_>, name: &str) -> Result<i64> {
+    Ok(tx.query_row(
+        "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
+fn read_incident(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Incident>> {
+    let id: i64 = r.get(0)?;
+    let uid: Vec<u8> = r.get(1)?;
+    let decode = || -> Result<Incident> {
+        let uid = Uuid::from_slice(&uid).map_err(|_| StoreError::Corrupt(format!("incident row {id}: bad uid")))?;
+        let db = DbIncident {
+            id,
+            uid,
+            owner_org: r.get(2)?,
+            tlp: r.get(3)?,
+            dataset: r.get(4)?,
+            external_id: r.get(5)?,
+            event_date: date_parse(&r.get::<_, String>(6)?)?,
+            event_date_end: r.get::<_, Option<String>>(7)?.map(|s| date_parse(&s)).transpose()?,
+            time_precision: r.get(8)?,
+            sub_event_type: r.get(9)?,
+            disorder_type: r.get(10)?,
+            actor1: r.get(11)?,
+            assoc_actor_1: list_from_json(id, "assoc_actor_1", r.get(12)?)?,
+            inter1: r.get(13)?,
+            actor2: r.get(14)?,
+            assoc_actor_2: list_from_json(id, "assoc_actor_2", r.get(15)?)?,
+            inter2: r.get(16)?,
+            civilian_targeting: r.get(17)?,
+            country: r.get(18)?,
+            region: r.get(19)?,
+            admin1: r.get(20)?,
+            admin2: r.get(21)?,
+            admin3: r.get(22)?,
+            location: r.get(23)?,
+            latitude: r.get(24)?,
+            longitude: r.get(25)?,
+            geo_precision: r.get(26)?,
+            fatalities: r.get(27)?,
+            fatalities_low: r.get(28)?,
+            fatalities_high: r.get(29)?,
+            notes: r.get(30)?,
+            sources: list_from_json(id, "sources", r.get(31)?)?,
+            source_scale: r.get(32)?,
+            tags: list_from_json(id, "tags", r.get(33)?)?,
+            source_timestamp: r.get(34)?,
+            original: map_from_json(id, r.get(35)?)?,
+            created_at: ts_parse(&r.get::<_, String>(36)?)?,
+            updated_at: ts_parse(&r.get::<_, String>(37)?)?,
+        };
+        db.into_incident()
+    };
+    Ok(decode())
+}
+
+fn read_index_row(r: &rusqlite::Row<'_>) -> Result<IndexRow> {
+    let id: i64 = r.get(0)?;
+    DbIndexRow {
+        id,
+        deleted: r.get(1)?,
+        owner_org: r.get(2)?,
+        tlp: r.get(3)?,
+        dataset: r.get(4)?,
+        event_date: date_parse(&r.get::<_, String>(5)?)?,
+        sub_event_type: r.get(6)?,
+        latitude: r.get(7)?,
+        longitude: r.get(8)?,
+        country: r.get(9)?,
+        admin1: r.get(10)?,
+        actor1: r.get(11)?,
+        actor2: r.get(12)?,
+        assoc_actor_1: list_from_json(id, "assoc_actor_1", r.get(13)?)?,
+        assoc_actor_2: list_from_json(id, "assoc_actor_2", r.get(14)?)?,
+        fatalities: r.get(15)?,
+    }
+    .into_index_row()
+}
+
+/// Bind the content columns of an incident (positions `offset+1..`) in [`INSERT_COLUMNS`] order,
+/// starting at `event_date`. Returns the next free position.
+fn bind_content(st: &mut rusqlite::Statement<'_>, at: usize, d: &IncidentData, hash: i64) -> rusqlite::Result<usize> {
+    let l = &d.location;
+    let a = &d.actors;
+    let mut i = at;
+    let mut b = |v: &dyn rusqlite::ToSql| -> rusqlite::Result<()> {
+        st.raw_bind_parameter(i, v)?;
+        i += 1;
+        Ok(())
+    };
+    b(&d.event_date.format("%Y-%m-%d").to_string())?;
+    b(&d.event_date_end.map(|e| e.format("%Y-%m-%d").to_string()))?;
+    b(&d.time_precision.get())?;
+    b(&d.event_type().label())?;
+    b(&d.sub_event_type.label())?;
+    b(&d.disorder_type.map(|x| x.label()))?;
+    b(&a.actor1)?;
+    b(&list_json(&a.assoc_actor_1))?;
+    b(&a.inter1.map(|x| x.code()))?;
+    b(&a.actor2)?;
+    b(&list_json(&a.assoc_actor_2))?;
+    b(&a.inter2.map(|x| x.code()))?;
+    b(&d.civilian_targeting)?;
+    b(&l.country.as_str())?;
+    b(&l.region)?;
+    b(&l.admin1)?;
+    b(&l.admin2)?;
+    b(&l.admin3)?;
+    b(&l.place)?;
+    b(&l.latitude)?;
+    b(&l.longitude)?;
+    b(&l.geo_precision.get())?;
+    b(&d.fatalities.best)?;
+    b(&d.fatalities.low)?;
+    b(&d.fatalities.high)?;
+    b(&d.notes)?;
+    b(&list_json(&d.sources))?;
+    b(&d.source_scale)?;
+    b(&list_json(&d.tags))?;
+    b(&d.source_timestamp)?;
+    b(&map_json(&d.original))?;
+    b(&hash)?;
+    Ok(i)
+}
+
+fn import_incidents_blocking(
+    c: &mut Connection,
+    job: ImportJob,
+    mut rx: tokio::sync::mpsc::Receiver<ImportMsg>,
+) -> Result<ImportOutcome> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let seq = bump(&tx, "incidents")?;
+    let owner = job.owner.0;
+    let mut existing: HashMap<String, (i64, i64)> = HashMap::new();
+    {
+        let mut st = tx.prepare(
+            "SELECT external_id, id, row_hash FROM incidents WHERE owner_org = ?1 AND dataset = ?2",
+        )?;
+        let mut rows = st.query(params![owner, job.dataset])?;
+        while let Some(r) = rows.next()? {
+            existing.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+        }
+    }
+    let now = ts_text(job.started_at);
+    let tlp = job.tlp.label();
+    let mut out = ImportOutcome::default();
+    let finish = {
+        let placeholders = (1..=INSERT_ARITY).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        let mut ins = tx.prepare(&format!("INSERT INTO incidents ({INSERT_COLUMNS}) VALUES ({placeholders})"))?;
+        // Same content columns as the insert, from event_date on; then the bookkeeping.
+        let content_cols: Vec<&str> = INSERT_COLUMNS.split(',').map(str::trim).skip(6).take(32).collect();
+        let sets = content_cols.iter().enumerate().map(|(k, c)| format!("{c} = ?{}", k + 1)).collect::<Vec<_>>().join(", ");
+        let mut upd = tx.prepare(&format!(
+            "UPDATE incidents SET {sets}, seq = ?33, tlp = ?34, updated_at = ?35, deleted = 0 WHERE id = ?36"
+        ))?;
+        loop {
+            match rx.blocking_recv() {
+                Some(ImportMsg::Rows(rows)) => {
+                    for d in rows {
+                        let hash = d.content_hash(job.owner, job.tlp) as i64;
+                        let key = d.external_id.clone().unwrap_or_default();
+                        match existing.get(&key) {
+                            Some(&(_, h)) if h == hash => out.unchanged += 1,
+                            Some(&(id, _)) => {
+                                let next = bind_content(&mut upd, 1, &d, hash)?;
+                                debug_assert_eq!(next, 33);
+                                upd.raw_bind_parameter(33, seq)?;
+                                upd.raw_bind_parameter(34, tlp)?;
+                                upd.raw_bind_parameter(35, &now)?;
+                                upd.raw_bind_parameter(36, id)?;
+                                upd.raw_execute()?;
+                                existing.insert(key, (id, hash));
+                                out.updated += 1;
+                            }
+                            None => {
+                                let uid = Uuid::now_v7();
+                                ins.raw_bind_parameter(1, &uid.as_bytes()[..])?;
+                                ins.raw_bind_parameter(2, seq)?;
+                                ins.raw_bind_parameter(3, owner)?;
+                                ins.raw_bind_parameter(4, tlp)?;
+                                ins.raw_bind_parameter(5, &d.dataset)?;
+                                ins.raw_bind_parameter(6, &d.external_id)?;
+                                let next = bind_content(&mut ins, 7, &d, hash)?;
+                                ins.raw_bind_parameter(next, &now)?;
+                                ins.raw_bind_parameter(next + 1, &now)?;
+                                ins.raw_execute()?;
+                                existing.insert(key, (tx.last_insert_rowid(), hash));
+                                out.inserted += 1;
+                            }
+                        }
+                    }
+                }
+                Some(ImportMsg::Finish { commit, rows_read, refused }) => break Some((commit, rows_read, refused)),
+                None => break None,
+            }
+        }
+    };
+    let Some((commit, rows_read, refused)) = finish else {
+        // The sender went away without finishing: drop the transaction (rollback).
+        return Err(StoreError::ImportInterrupted);
+    };
+    if !commit {
+        return Ok(ImportOutcome { import_id: None, committed: false, ..out });
+    }
+    let id = record_import(&tx, &job, rows_read, &out, &refused)?;
+    tx.commit()?;
+    Ok(ImportOutcome { import_id: Some(id), committed: true, ..out })
+}
+
+fn record_import(
+    tx: &Transaction<'_>,
+    job: &ImportJob,
+    rows_read: u64,
+    out: &ImportOutcome,
+    refused: &[RowIssue],
+) -> Result<i64> {
+    let gazetteer = job.kind == "gazetteer";
+    tx.execute(
+        "INSERT INTO imports (kind, source, detected, owner_org, tlp, strict, started_at, finished_at, rows_read,
+            inserted, updated, unchanged, refused, refused_rows)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            job.kind,
+            job.source,
+            job.detected,
+            (!gazetteer).then_some(job.owner.0),
+            (!gazetteer).then_some(job.tlp.label()),
+            job.strict,
+            ts_text(job.started_at),
+            ts_text(Utc::now()),
+            rows_read as i64,
+            out.inserted as i64,
+            out.updated as i64,
+            out.unchanged as i64,
+            refused.len() as i64,
+            refused_json(refused).to_string(),
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn read_place(r: &rusqlite::Row<'_>) -> Result<Place> {
+    let id: i64 = r.get(0)?;
+    let alternates: String = r.get(3)?;
+    let country: Option<String> = r.get(8)?;
+    Ok(Place {
+        id,
+        name: r.get(1)?,
+        ascii_name: r.get(2)?,
+        alternate_names: alternates.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+        latitude: r.get(4)?,
+        longitude: r.get(5)?,
+        feature_class: r.get(6)?,
+        feature_code: r.get(7)?,
+        country: match country {
+            None => None,
+            Some(c) => Some(row::country(id, &c)?),
+        },
+        admin1_code: r.get(9)?,
+        admin2_code: r.get(10)?,
+        population: r.get(11)?,
+        elevation: r.get(12)?,
+        timezone: r.get(13)?,
+        modified: r.get::<_, Option<String>>(14)?.map(|s| date_parse(&s)).transpose()?,
+    })
+}
+
+const PLACE_COLUMNS: &str = "id, name, ascii_name, alternate_names, latitude, longitude, feature_class, feature_code, \
+    country, admin1_code, admin2_code, population, elevation, timezone, modified";
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn describe(&self) -> String {
+        format!("SQLite {}", self.path.display())
+    }
+
+    async fn ensure_org(&self, name: &str) -> Result<crate::Org> {
+        let name = name.to_string();
+        self.blocking(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found = tx
+                .query_row("SELECT id, uid, name, created_at FROM organisations WHERE name = ?1", [&name], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                })
+                .optional()?;
+            let (id, uid, name, created) = match found {
+                Some(f) => f,
+                None => {
+                    let uid = Uuid::now_v7();
+                    let now = ts_text(Utc::now());
+                    tx.execute(
+                        "INSERT INTO organisations (uid, name, created_at) VALUES (?1, ?2, ?3)",
+                        params![&uid.as_bytes()[..], name, now],
+                    )?;
+                    (tx.last_insert_rowid(), uid.as_bytes().to_vec(), name, now)
+                }
+            };
+            tx.commit()?;
+            Ok(Org {
+                id: OrgId(id),
+                uid: Uuid::from_slice(&uid).map_err(|_| StoreError::Corrupt("organisation uid".into()))?,
+                name,
+                created_at: ts_parse(&created)?,
+            })
+        })
+        .await
+    }
+
+    async fn orgs(&self) -> Result<Vec<Org>> {
+        self.blocking(|c| {
+            let mut st = c.prepare("SELECT id, uid, name, created_at FROM organisations ORDER BY id")?;
+            let mut rows = st.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let uid: Vec<u8> = r.get(1)?;
+                out.push(Org {
+                    id: OrgId(r.get(0)?),
+                    uid: Uuid::from_slice(&uid).map_err(|_| StoreError::Corrupt("organisation uid".into()))?,
+                    name: r.get(2)?,
+                    created_at: ts_parse(&r.get::<_, String>(3)?)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn import_incidents(
+        &self,
+        job: ImportJob,
+        rx: tokio::sync::mpsc::Receiver<ImportMsg>,
+    ) -> Result<ImportOutcome> {
+        self.blocking(move |c| import_incidents_blocking(c, job, rx)).await
+    }
+
+    async fn incident_by_uid(&self, uid: Uuid) -> Result<Option<(i64, Incident)>> {
+        self.blocking(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {SELECT_COLUMNS} FROM incidents WHERE uid = ?1 AND deleted = 0"
+            ))?;
+            let found = st.query_row([&uid.as_bytes()[..]], |r| Ok((r.get::<_, i64>(0)?, read_incident(r)?))).optional()?;
+            match found {
+                None => Ok(None),
+                Some((id, inc)) => Ok(Some((id, inc?))),
+            }
+        })
+        .await
+    }
+
+    async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<Incident>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.to_vec();
+        self.blocking(move |c| {
+            let json = serde_json::to_string(&ids).unwrap_or_default();
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {SELECT_COLUMNS} FROM incidents WHERE id IN (SELECT value FROM json_each(?1))"
+            ))?;
+            let mut by_id: HashMap<i64, Incident> = HashMap::with_capacity(ids.len());
+            let mut rows = st.query([json])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                by_id.insert(id, read_incident(r)??);
+            }
+            Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        })
+        .await
+    }
+
+    async fn incident_seq(&self) -> Result<i64> {
+        self.blocking(|c| Ok(c.query_row("SELECT value FROM counters WHERE name = 'incidents'", [], |r| r.get(0))?))
+            .await
+    }
+
+    async fn index_changes(&self, after: i64, upto: i64) -> Result<Vec<IndexRow>> {
+        self.blocking(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {INDEX_COLUMNS} FROM incidents WHERE seq > ?1 AND seq <= ?2"
+            ))?;
+            let mut rows = st.query(params![after, upto])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(read_index_row(r)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn ids_with_text(&self, needle: &str, within: Option<Vec<i64>>) -> Result<HashSet<i64>> {
+        let needle = needle.to_string();
+        self.blocking(move |c| {
+            let mut out = HashSet::new();
+            let mut check = |id: i64, notes: &str| {
+                if fold(notes).contains(&needle) {
+                    out.insert(id);
+                }
+            };
+            match within {
+                Some(ids) => {
+                    let json = serde_json::to_string(&ids).unwrap_or_default();
+                    let mut st = c.prepare(
+                        "SELECT id, notes FROM incidents WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?1))",
+                    )?;
+                    let mut rows = st.query([json])?;
+                    while let Some(r) = rows.next()? {
+                        check(r.get(0)?, r.get_ref(1)?.as_str().unwrap_or(""));
+                    }
+                }
+                None => {
+                    let mut st = c.prepare("SELECT id, notes FROM incidents WHERE deleted = 0")?;
+                    let mut rows = st.query([])?;
+                    while let Some(r) = rows.next()? {
+                        check(r.get(0)?, r.get_ref(1)?.as_str().unwrap_or(""));
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn import_places(
+        &self,
+        job: ImportJob,
+        places: Vec<Place>,
+        rows_read: u64,
+        refused: Vec<RowIssue>,
+    ) -> Result<ImportOutcome> {
+        self.blocking(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut out = ImportOutcome::default();
+            if job.strict && !refused.is_empty() {
+                return Ok(out);
+            }
+            let seq = bump(&tx, "places")?;
+            let existing: HashSet<i64> = {
+                let mut st = tx.prepare("SELECT id FROM places")?;
+                st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+            };
+            {
+                let mut st = tx.prepare(&format!(
+                    "INSERT INTO places ({PLACE_COLUMNS}, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, ascii_name = excluded.ascii_name,
+                        alternate_names = excluded.alternate_names, latitude = excluded.latitude,
+                        longitude = excluded.longitude, feature_class = excluded.feature_class,
+                        feature_code = excluded.feature_code, country = excluded.country,
+                        admin1_code = excluded.admin1_code, admin2_code = excluded.admin2_code,
+                        population = excluded.population, elevation = excluded.elevation,
+                        timezone = excluded.timezone, modified = excluded.modified, seq = excluded.seq
+                     WHERE (name, ascii_name, alternate_names, latitude, longitude, feature_class, feature_code,
+                            country, admin1_code, admin2_code, population, elevation, timezone, modified)
+                        IS NOT (excluded.name, excluded.ascii_name, excluded.alternate_names, excluded.latitude,
+                            excluded.longitude, excluded.feature_class, excluded.feature_code, excluded.country,
+                            excluded.admin1_code, excluded.admin2_code, excluded.population, excluded.elevation,
+                            excluded.timezone, excluded.modified)"
+                ))?;
+                for p in &places {
+                    let n = st.execute(params![
+                        p.id,
+                        p.name,
+                        p.ascii_name,
+                        p.alternate_names.join(","),
+                        p.latitude,
+                        p.longitude,
+                        p.feature_class,
+                        p.feature_code,
+                        p.country.map(|c| c.to_string()),
+                        p.admin1_code,
+                        p.admin2_code,
+                        p.population,
+                        p.elevation,
+                        p.timezone,
+                        p.modified.map(|d| d.format("%Y-%m-%d").to_string()),
+                        seq,
+                    ])?;
+                    match (existing.contains(&p.id), n) {
+                        (false, _) => out.inserted += 1,
+                        (true, 0) => out.unchanged += 1,
+                        (true, _) => out.updated += 1,
+                    }
+                }
+            }
+            let id = record_import(&tx, &job, rows_read, &out, &refused)?;
+            tx.commit()?;
+            Ok(ImportOutcome { import_id: Some(id), committed: true, ..out })
+        })
+        .await
+    }
+
+    async fn places(&self) -> Result<Vec<Place>> {
+        self.blocking(|c| {
+            let mut st = c.prepare(&format!("SELECT {PLACE_COLUMNS} FROM places ORDER BY id"))?;
+            let mut rows = st.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(read_place(r)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn places_seq(&self) -> Result<i64> {
+        self.blocking(|c| Ok(c.query_row("SELECT value FROM counters WHERE name = 'places'", [], |r| r.get(0))?)).await
+    }
+
+    async fn imports(&self, limit: usize) -> Result<Vec<ImportRecord>> {
+        self.blocking(move |c| {
+            let mut st = c.prepare(
+                "SELECT id, kind, source, detected, owner_org, tlp, strict, started_at, finished_at, rows_read,
+                        inserted, updated, unchanged, refused, refused_rows
+                 FROM imports ORDER BY id DESC LIMIT ?1",
+            )?;
+            let mut rows = st.query([limit as i64])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let tlp: Option<String> = r.get(5)?;
+                let refused_rows: String = r.get(14)?;
+                out.push(ImportRecord {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    source: r.get(2)?,
+                    detected: r.get(3)?,
+                    owner_org: r.get::<_, Option<i64>>(4)?.map(OrgId),
+                    tlp: tlp.map(|t| row::tlp(0, &t)).transpose()?,
+                    strict: r.get(6)?,
+                    started_at: ts_parse(&r.get::<_, String>(7)?)?,
+                    finished_at: ts_parse(&r.get::<_, String>(8)?)?,
+                    rows_read: r.get::<_, i64>(9)? as u64,
+                    inserted: r.get::<_, i64>(10)? as u64,
+                    updated: r.get::<_, i64>(11)? as u64,
+                    unchanged: r.get::<_, i64>(12)? as u64,
+                    refused: r.get::<_, i64>(13)? as u64,
+                    refused_rows: serde_json::from_str(&refused_rows).unwrap_or_default(),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn stats(&self) -> Result<StoreStats> {
+        self.blocking(|c| {
+            let n = |sql: &str| -> Result<u64> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+            Ok(StoreStats {
+                incidents: n("SELECT count(*) FROM incidents WHERE deleted = 0")?,
+                places: n("SELECT count(*) FROM places")?,
+                organisations: n("SELECT count(*) FROM organisations")?,
+                imports: n("SELECT count(*) FROM imports")?,
+            })
+        })
+        .await
+    }
+}
+
