@@ -1,1 +1,160 @@
-//! placeholder
+//! The use cases of sahelwatch, shared by the HTTP server and the CLI:
+//! importing files, answering incident and place queries, exporting, and
+//! loading the bundled starter data.
+//!
+//! [`App`] holds a store and two derived in-memory views of it, the incident
+//! index and the gazetteer. Before answering, it brings them up to date with
+//! the store's committed change counters, so a write made by any process
+//! (another server instance, a CLI import) is visible to the next query.
+//!
+//! Every read goes through a [`Viewer`]; nothing here returns an item the
+//! viewer may not see, whatever the path (list, get, count, export).
+//!
+//! This crate knows nothing of HTTP or terminals.
+
+mod error;
+mod export;
+mod import;
+mod query;
+mod search;
+mod views;
+
+pub use error::AppError;
+pub use export::ExportFormat;
+pub use import::{ImportOptions, ImportReport, NoProgress, Progress, StarterReport};
+pub use query::{IncidentQuery, ParamError, RawIncidentQuery, ResolvedNear};
+pub use search::AggregateView;
+pub use views::{GroupView, IncidentPage, IncidentView, OrgRef, PlaceView, geojson_feature};
+
+use sahelwatch_core::{Gazetteer, Incident, OrgId, Viewer};
+use sahelwatch_query::Snapshot;
+use sahelwatch_store::{Org, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+/// Name of the organisation that owns what the CLI imports when no other is named.
+pub const DEFAULT_ORG: &str = "sahelwatch";
+
+struct GazetteerState {
+    seq: i64,
+    gazetteer: Arc<Gazetteer>,
+}
+
+/// The application: a store plus its derived in-memory views.
+pub struct App {
+    store: Arc<dyn Store>,
+    index: RwLock<Arc<Snapshot>>,
+    index_refresh: tokio::sync::Mutex<()>,
+    gazetteer: RwLock<Arc<GazetteerState>>,
+    gazetteer_refresh: tokio::sync::Mutex<()>,
+    orgs: RwLock<Arc<HashMap<OrgId, Org>>>,
+}
+
+fn read<T: Clone>(lock: &RwLock<T>) -> T {
+    lock.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn write<T>(lock: &RwLock<T>, value: T) {
+    *lock.write().unwrap_or_else(|e| e.into_inner()) = value;
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>) -> App {
+        App {
+            store,
+            index: RwLock::new(Arc::new(Snapshot::default())),
+            index_refresh: tokio::sync::Mutex::new(()),
+            gazetteer: RwLock::new(Arc::new(GazetteerState { seq: 0, gazetteer: Arc::new(Gazetteer::default()) })),
+            gazetteer_refresh: tokio::sync::Mutex::new(()),
+            orgs: RwLock::new(Arc::new(HashMap::new())),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The incident index, brought up to date with the store first.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, AppError> {
+        let current = self.store.incident_seq().await?;
+        let snap = read(&self.index);
+        if snap.seq() >= current {
+            return Ok(snap);
+        }
+        let _one_refresher = self.index_refresh.lock().await;
+        let snap = read(&self.index);
+        if snap.seq() >= current {
+            return Ok(snap);
+        }
+        let started = std::time::Instant::now();
+        let changes = self.store.index_changes(snap.seq(), current).await?;
+        let n = changes.len();
+        let next = if snap.seq() == 0 {
+            Snapshot::build(changes, current)
+        } else {
+            snap.apply(changes, current)
+        };
+        let next = Arc::new(next);
+        write(&self.index, Arc::clone(&next));
+        tracing::debug!(rows = n, seq = current, ms = started.elapsed().as_millis() as u64, "incident index refreshed");
+        Ok(next)
+    }
+
+    /// The gazetteer, brought up to date with the store first.
+    pub async fn gazetteer(&self) -> Result<Arc<Gazetteer>, AppError> {
+        let current = self.store.places_seq().await?;
+        let state = read(&self.gazetteer);
+        if state.seq >= current {
+            return Ok(Arc::clone(&state.gazetteer));
+        }
+        let _one_refresher = self.gazetteer_refresh.lock().await;
+        let state = read(&self.gazetteer);
+        if state.seq >= current {
+            return Ok(Arc::clone(&state.gazetteer));
+        }
+        let places = self.store.places().await?;
+        let gazetteer = Arc::new(Gazetteer::new(places));
+        write(&self.gazetteer, Arc::new(GazetteerState { seq: current, gazetteer: Arc::clone(&gazetteer) }));
+        Ok(gazetteer)
+    }
+
+    /// The organisation an id refers to (cached; reloaded on a miss).
+    pub async fn org(&self, id: OrgId) -> Result<Option<Org>, AppError> {
+        if let Some(o) = read(&self.orgs).get(&id) {
+            return Ok(Some(o.clone()));
+        }
+        let all: HashMap<OrgId, Org> = self.store.orgs().await?.into_iter().map(|o| (o.id, o)).collect();
+        let found = all.get(&id).cloned();
+        write(&self.orgs, Arc::new(all));
+        Ok(found)
+    }
+
+    /// The organisation of this name, created if missing.
+    pub async fn ensure_org(&self, name: &str) -> Result<Org, AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(AppError::BadRequest(vec![ParamError::new("org", name, "an organisation name is 1 to 200 characters")]));
+        }
+        Ok(self.store.ensure_org(name).await?)
+    }
+
+    /// One incident by public id, if the viewer may see it. An incident the
+    /// viewer may not see is reported exactly like one that does not exist.
+    pub async fn incident(&self, viewer: &Viewer, id: Uuid) -> Result<Option<Incident>, AppError> {
+        match self.store.incident_by_uid(id).await? {
+            Some((_, inc)) if viewer.can_see(inc.owner_org, inc.tlp) => Ok(Some(inc)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Render incidents for output, resolving owner organisations.
+    pub async fn views(&self, incidents: Vec<Incident>, with_original: bool) -> Result<Vec<IncidentView>, AppError> {
+        let mut out = Vec::with_capacity(incidents.len());
+        for inc in incidents {
+            let org = self.org(inc.owner_org).await?;
+            out.push(IncidentView::new(inc, org.as_ref(), with_original));
+        }
+        Ok(out)
+    }
+}

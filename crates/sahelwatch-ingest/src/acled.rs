@@ -81,6 +81,7 @@ pub struct AcledReader<R: Read> {
     pending: Option<ByteRecord>,
     rec: ByteRecord,
     seen: HashMap<String, u64>,
+    fatal: Option<FileError>,
     unmodelled: Vec<usize>,
     done: bool,
 }
@@ -105,6 +106,7 @@ impl<R: Read> AcledReader<R> {
             pending: None,
             rec: ByteRecord::new(),
             seen: HashMap::new(),
+            fatal: None,
             unmodelled,
             done: false,
         };
@@ -317,10 +319,10 @@ impl<R: Read + Send> Iterator for AcledReader<R> {
                 None
             }
             Err(e) => {
-                // A broken CSV structure stops the read: what follows cannot be trusted.
+                // A broken read stops the import: what follows cannot be trusted.
                 self.done = true;
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                Some(Err(RowIssue { line, column: None, value: None, reason: format!("unreadable CSV: {e}") }))
+                self.fatal = Some(csvrow::csv_error(e));
+                None
             }
         };
         self.rec = rec;
@@ -347,6 +349,10 @@ impl<R: Read + Send> IncidentRows for AcledReader<R> {
 
     fn dataset(&self) -> &'static str {
         DATASET
+    }
+
+    fn fatal_error(&mut self) -> Option<FileError> {
+        self.fatal.take()
     }
 }
 

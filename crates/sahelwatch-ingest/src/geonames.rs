@@ -14,15 +14,26 @@ pub struct GeonamesReader<R: BufRead> {
     line: u64,
     bytes: u64,
     buf: Vec<u8>,
+    fatal: Option<FileError>,
 }
 
 impl<R: BufRead> GeonamesReader<R> {
     pub fn new(r: R) -> Self {
-        GeonamesReader { r, line: 0, bytes: 0, buf: Vec::new() }
+        GeonamesReader { r, line: 0, bytes: 0, buf: Vec::new(), fatal: None }
     }
 
     pub fn bytes_read(&self) -> u64 {
         self.bytes
+    }
+
+    /// Line number of the line read last (1-based).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Set when reading stopped on an I/O error: discard the whole import.
+    pub fn fatal_error(&mut self) -> Option<FileError> {
+        self.fatal.take()
     }
 }
 
@@ -99,12 +110,8 @@ impl<R: BufRead> Iterator for GeonamesReader<R> {
                     self.line += 1;
                 }
                 Err(e) => {
-                    return Some(Err(RowIssue {
-                        line: self.line + 1,
-                        column: None,
-                        value: None,
-                        reason: format!("read error: {e}"),
-                    }));
+                    self.fatal = Some(FileError::Io(e));
+                    return None;
                 }
             }
             let raw = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);

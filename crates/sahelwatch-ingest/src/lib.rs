@@ -37,6 +37,10 @@ pub trait IncidentRows: Iterator<Item = Result<ParsedIncident, RowIssue>> + Send
     fn describe(&self) -> String;
     /// The dataset name rows are stored under (`acled`, `ucdp-ged`).
     fn dataset(&self) -> &'static str;
+    /// Set when reading stopped on an error that makes the rest of the file
+    /// untrustworthy (an I/O error, a broken CSV structure). The caller must
+    /// then discard the whole import rather than keep the rows read so far.
+    fn fatal_error(&mut self) -> Option<FileError>;
 }
 
 /// The incident file formats sahelwatch reads.

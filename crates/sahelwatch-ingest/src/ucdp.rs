@@ -17,7 +17,7 @@
 //! | `where_prec` 1 (exact) | `geo_precision` 1 |
 //! | `where_prec` 2 (within 25 km), 3 (admin-2), 5 (linear feature) | `geo_precision` 2 |
 //! | `where_prec` 4 (admin-1), 6 (country), 7 (waters/airspace) | `geo_precision` 3 |
-//! | `best`, `low`, `high` | `fatalities.best/low/high` |
+//! | `best`, `low`, `high` | `fatalities.best/low/high`, as given (UCDP's bounds do not always bracket `best`) |
 //! | `country_id` (Gleditsch-Ward), else `country` | `country` (ISO alpha-2) |
 //! | `region`, `adm_1`, `adm_2`, `where_coordinates` | `region`, `admin1`, `admin2`, `place` |
 //! | `source_headline` | `notes` |
@@ -47,6 +47,7 @@ pub struct UcdpReader<R: Read> {
     cols: Columns,
     rec: ByteRecord,
     seen: HashMap<String, u64>,
+    fatal: Option<FileError>,
     done: bool,
 }
 
@@ -56,7 +57,7 @@ impl<R: Read> UcdpReader<R> {
         let header = csvrow::read_header(&mut rdr)?;
         let cols = Columns::from_header(&header)?;
         cols.require("a UCDP GED export", REQUIRED)?;
-        Ok(UcdpReader { rdr, cols, rec: ByteRecord::new(), seen: HashMap::new(), done: false })
+        Ok(UcdpReader { rdr, cols, rec: ByteRecord::new(), seen: HashMap::new(), fatal: None, done: false })
     }
 
     fn parse(&mut self, rec: &ByteRecord, line: u64) -> Result<IncidentData, RowIssue> {
@@ -159,10 +160,15 @@ fn parse_row(row: &Row<'_>) -> Result<IncidentData, RowIssue> {
         source_timestamp: None,
         original,
     };
-    if let Some(e) = data.validate().into_iter().next() {
+    // UCDP's low and high estimates do not always bracket best (13 rows of the
+    // 1,000-row sample). They are kept as UCDP gives them rather than refused
+    // or altered; `best` is what every count uses.
+    let errors = data
+        .validate()
+        .into_iter()
+        .filter(|e| !matches!(e.field, "fatalities_low" | "fatalities_high"));
+    if let Some(e) = errors.into_iter().next() {
         let column = match e.field {
-            "fatalities_low" => "low",
-            "fatalities_high" => "high",
             "event_date_end" => "date_end",
             f => f,
         };
@@ -190,9 +196,10 @@ impl<R: Read + Send> Iterator for UcdpReader<R> {
                 None
             }
             Err(e) => {
+                // A broken read stops the import: what follows cannot be trusted.
                 self.done = true;
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                Some(Err(RowIssue { line, column: None, value: None, reason: format!("unreadable CSV: {e}") }))
+                self.fatal = Some(csvrow::csv_error(e));
+                None
             }
         };
         self.rec = rec;
@@ -211,6 +218,10 @@ impl<R: Read + Send> IncidentRows for UcdpReader<R> {
 
     fn dataset(&self) -> &'static str {
         DATASET
+    }
+
+    fn fatal_error(&mut self) -> Option<FileError> {
+        self.fatal.take()
     }
 }
 
@@ -254,11 +265,21 @@ mod tests {
     }
 
     #[test]
-    fn refuses_out_of_range_codes_and_inconsistent_counts() {
+    fn refuses_out_of_range_codes() {
         let (_, bad) = read(&row("4.0", "1", "1", "1", "1", "1"));
         assert_eq!(bad[0].column.as_deref(), Some("type_of_violence"));
-        let (_, bad) = read(&row("1", "1", "1", "5", "6", "7"));
-        assert_eq!(bad[0].column.as_deref(), Some("low"));
         assert_eq!(bad[0].line, 2);
+        let (_, bad) = read(&row("1", "8", "1", "1", "1", "1"));
+        assert_eq!(bad[0].column.as_deref(), Some("where_prec"));
+        let (_, bad) = read(&row("1", "1", "1", "-2", "1", "1"));
+        assert_eq!(bad[0].column.as_deref(), Some("best"));
+    }
+
+    #[test]
+    fn keeps_bounds_that_do_not_bracket_best_as_given() {
+        // Real UCDP GED 23.1 row 236880: best 2, low 3, high 3.
+        let (ok, bad) = read(&row("1", "1", "1", "2.0", "3.0", "3.0"));
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(ok[0].data.fatalities, Fatalities { best: 2, low: Some(3), high: Some(3) });
     }
 }

@@ -173,7 +173,7 @@ pub trait Store: Send + Sync + 'static {
     /// One incident by public id, with its row id. Deleted incidents are not returned.
     async fn incident_by_uid(&self, uid: Uuid) -> Result<Option<(i64, Incident)>>;
 
-    /// Incidents by row id, in the order given; ids that do not exist are skipped.
+    /// Live incidents by row id, in the order given; ids that do not exist (or were deleted) are skipped.
     async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<Incident>>;
 
     /// The committed incident change counter.

@@ -515,7 +515,7 @@ impl Store for PgStore {
         }
         let c = self.client().await?;
         let rows = c
-            .query(&format!("SELECT {SELECT_COLUMNS} FROM incidents WHERE id = ANY($1)"), &[&ids])
+            .query(&format!("SELECT {SELECT_COLUMNS} FROM incidents WHERE NOT deleted AND id = ANY($1)"), &[&ids])
             .await?;
         let mut by_id: HashMap<i64, Incident> = HashMap::with_capacity(rows.len());
         for r in &rows {

@@ -486,7 +486,7 @@ impl Store for SqliteStore {
         self.blocking(move |c| {
             let json = serde_json::to_string(&ids).unwrap_or_default();
             let mut st = c.prepare_cached(&format!(
-                "SELECT {SELECT_COLUMNS} FROM incidents WHERE id IN (SELECT value FROM json_each(?1))"
+                "SELECT {SELECT_COLUMNS} FROM incidents WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?1))"
             ))?;
             let mut by_id: HashMap<i64, Incident> = HashMap::with_capacity(ids.len());
             let mut rows = st.query([json])?;
