@@ -13,7 +13,10 @@ pub enum AppError {
     NotFound,
     /// The file as a whole cannot be imported (nothing was written).
     #[error("{source_name}: {error}")]
-    File { source_name: String, error: FileError },
+    File {
+        source_name: String,
+        error: FileError,
+    },
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]

@@ -1,14 +1,16 @@
-//! Exports: ACLED-layout CSV and GeoJSON, streamed in batches so that a
-//! million incidents never sit in memory at once.
+//! Exports: ACLED-layout CSV and GeoJSON, produced in chunks of incidents so
+//! that a million of them never sit in memory at once. The CLI writes the
+//! chunks to a file; the server streams them.
 
 use crate::query::IncidentQuery;
 use crate::views::geojson_feature;
 use crate::{App, AppError};
 use sahelwatch_core::Viewer;
-use sahelwatch_ingest::acled::AcledWriter;
+use sahelwatch_ingest::acled::{AcledWriter, CURRENT_COLUMNS};
 use std::io::Write;
 
-const EXPORT_BATCH: usize = 2000;
+/// Incidents per export chunk.
+pub const EXPORT_CHUNK: usize = 2000;
 
 /// Export file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +40,72 @@ impl ExportFormat {
             ExportFormat::GeoJson => "application/geo+json",
         }
     }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::AcledCsv => "csv",
+            ExportFormat::GeoJson => "geojson",
+        }
+    }
+
+    /// What comes before the first incident.
+    pub fn prelude(self) -> Vec<u8> {
+        match self {
+            ExportFormat::AcledCsv => {
+                let mut line = CURRENT_COLUMNS.join(",");
+                line.push('\n');
+                line.into_bytes()
+            }
+            ExportFormat::GeoJson => b"{\"type\":\"FeatureCollection\",\"features\":[\n".to_vec(),
+        }
+    }
+
+    /// What comes after the last incident.
+    pub fn epilogue(self) -> Vec<u8> {
+        match self {
+            ExportFormat::AcledCsv => Vec::new(),
+            ExportFormat::GeoJson => b"\n]}\n".to_vec(),
+        }
+    }
 }
 
 impl App {
+    /// The bytes of one chunk of an export: the incidents with these row ids
+    /// that `viewer` may see. `written_before` is how many incidents earlier
+    /// chunks held (GeoJSON needs a separator after the first).
+    pub async fn export_chunk(
+        &self,
+        viewer: &Viewer,
+        ids: &[i64],
+        format: ExportFormat,
+        written_before: u64,
+    ) -> Result<(Vec<u8>, u64), AppError> {
+        let incidents = self.fetch_visible(viewer, ids).await?;
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        match format {
+            ExportFormat::AcledCsv => {
+                let mut w = AcledWriter::continuing(&mut buf);
+                for inc in &incidents {
+                    w.write(inc).map_err(csv_err)?;
+                    n += 1;
+                }
+                w.finish()?;
+            }
+            ExportFormat::GeoJson => {
+                for v in self.views(incidents, false).await? {
+                    if written_before + n > 0 {
+                        buf.extend_from_slice(b",\n");
+                    }
+                    serde_json::to_writer(&mut buf, &geojson_feature(&v))
+                        .map_err(|e| AppError::Internal(e.to_string()))?;
+                    n += 1;
+                }
+            }
+        }
+        Ok((buf, n))
+    }
+
     /// Write every incident matching `q` that `viewer` may see to `out`,
     /// oldest first. Returns the number written.
     pub async fn export<W: Write + Send>(
@@ -48,38 +113,18 @@ impl App {
         viewer: &Viewer,
         q: &IncidentQuery,
         format: ExportFormat,
-        out: W,
+        mut out: W,
     ) -> Result<u64, AppError> {
         let ids = self.matching_ids(viewer, q).await?;
+        out.write_all(&format.prelude())?;
         let mut n = 0u64;
-        match format {
-            ExportFormat::AcledCsv => {
-                let mut w = AcledWriter::new(out).map_err(csv_err)?;
-                for chunk in ids.chunks(EXPORT_BATCH) {
-                    for inc in self.fetch_visible(viewer, chunk).await? {
-                        w.write(&inc).map_err(csv_err)?;
-                        n += 1;
-                    }
-                }
-                w.finish()?;
-            }
-            ExportFormat::GeoJson => {
-                let mut out = out;
-                out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-                for chunk in ids.chunks(EXPORT_BATCH) {
-                    let incidents = self.fetch_visible(viewer, chunk).await?;
-                    for v in self.views(incidents, false).await? {
-                        if n > 0 {
-                            out.write_all(b",\n")?;
-                        }
-                        serde_json::to_writer(&mut out, &geojson_feature(&v)).map_err(|e| AppError::Internal(e.to_string()))?;
-                        n += 1;
-                    }
-                }
-                out.write_all(b"\n]}\n")?;
-                out.flush()?;
-            }
+        for chunk in ids.chunks(EXPORT_CHUNK) {
+            let (bytes, k) = self.export_chunk(viewer, chunk, format, n).await?;
+            out.write_all(&bytes)?;
+            n += k;
         }
+        out.write_all(&format.epilogue())?;
+        out.flush()?;
         Ok(n)
     }
 }

@@ -66,7 +66,10 @@ impl ImportReport {
         let state = if self.outcome.committed {
             "committed".to_string()
         } else {
-            format!("NOT committed: strict mode and {} row(s) refused, nothing was written", self.refused.len())
+            format!(
+                "NOT committed: strict mode and {} row(s) refused, nothing was written",
+                self.refused.len()
+            )
         };
         format!(
             "{} [{}]: {} rows read, {} inserted, {} updated, {} unchanged, {} refused; {} in {:.2}s ({:.0} rows/s)",
@@ -91,16 +94,36 @@ pub struct StarterReport {
 }
 
 const STARTER_GAZETTEER: &[(&str, &[u8])] = &[
-    ("geonames_cities500_sahel_region.tsv", include_bytes!("../../../data/starter/geonames_cities500_sahel_region.tsv.gz")),
-    ("geonames_BF_dump_2025-08.txt", include_bytes!("../../../data/starter/geonames_BF_dump_2025-08.txt.gz")),
-    ("geonames_ML_dump_2014-12.txt", include_bytes!("../../../data/starter/geonames_ML_dump_2014-12.txt.gz")),
-    ("geonames_NE_dump_2014-12.txt", include_bytes!("../../../data/starter/geonames_NE_dump_2014-12.txt.gz")),
-    ("geonames_MR_dump_2014-12.txt", include_bytes!("../../../data/starter/geonames_MR_dump_2014-12.txt.gz")),
-    ("geonames_SN_dump_2014-12.txt", include_bytes!("../../../data/starter/geonames_SN_dump_2014-12.txt.gz")),
+    (
+        "geonames_cities500_sahel_region.tsv",
+        include_bytes!("../../../data/starter/geonames_cities500_sahel_region.tsv.gz"),
+    ),
+    (
+        "geonames_BF_dump_2025-08.txt",
+        include_bytes!("../../../data/starter/geonames_BF_dump_2025-08.txt.gz"),
+    ),
+    (
+        "geonames_ML_dump_2014-12.txt",
+        include_bytes!("../../../data/starter/geonames_ML_dump_2014-12.txt.gz"),
+    ),
+    (
+        "geonames_NE_dump_2014-12.txt",
+        include_bytes!("../../../data/starter/geonames_NE_dump_2014-12.txt.gz"),
+    ),
+    (
+        "geonames_MR_dump_2014-12.txt",
+        include_bytes!("../../../data/starter/geonames_MR_dump_2014-12.txt.gz"),
+    ),
+    (
+        "geonames_SN_dump_2014-12.txt",
+        include_bytes!("../../../data/starter/geonames_SN_dump_2014-12.txt.gz"),
+    ),
 ];
 
-const STARTER_UCDP: (&str, &[u8]) =
-    ("ucdp_ged_23_1_sample.csv", include_bytes!("../../../data/starter/ucdp_ged_23_1_sample.csv.gz"));
+const STARTER_UCDP: (&str, &[u8]) = (
+    "ucdp_ged_23_1_sample.csv",
+    include_bytes!("../../../data/starter/ucdp_ged_23_1_sample.csv.gz"),
+);
 
 impl App {
     /// Import an ACLED or UCDP file. `total_bytes` feeds the progress bar.
@@ -114,8 +137,12 @@ impl App {
         progress: Arc<dyn Progress>,
     ) -> Result<ImportReport, AppError> {
         let started = Instant::now();
-        let rows = sahelwatch_ingest::open_incidents(format, BufReader::with_capacity(1 << 20, reader))
-            .map_err(|error| AppError::File { source_name: source.to_string(), error })?;
+        let rows =
+            sahelwatch_ingest::open_incidents(format, BufReader::with_capacity(1 << 20, reader))
+                .map_err(|error| AppError::File {
+                    source_name: source.to_string(),
+                    error,
+                })?;
         let detected = rows.describe();
         let job = ImportJob {
             kind: match format {
@@ -151,7 +178,8 @@ impl App {
                     // After a refused row in strict mode, keep reading to report every
                     // problem, but stop sending rows that will be rolled back anyway.
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    if !(strict && !refused.is_empty()) && tx.blocking_send(ImportMsg::Rows(full)).is_err() {
+                    let doomed = strict && !refused.is_empty();
+                    if !doomed && tx.blocking_send(ImportMsg::Rows(full)).is_err() {
                         return (read, refused, None);
                     }
                 }
@@ -165,20 +193,28 @@ impl App {
                 // Dropping the sender without Finish makes the store roll back.
                 return (read, refused, Some(fatal));
             }
-            if !batch.is_empty() && !(strict && !refused.is_empty()) && tx.blocking_send(ImportMsg::Rows(batch)).is_err() {
+            let commit = !strict || refused.is_empty();
+            if commit && !batch.is_empty() && tx.blocking_send(ImportMsg::Rows(batch)).is_err() {
                 return (read, refused, None);
             }
-            let commit = !(strict && !refused.is_empty());
             // If the store has gone (it failed), its error is reported below.
-            let _ = tx.blocking_send(ImportMsg::Finish { commit, rows_read: read, refused: refused.clone() });
+            let _ = tx.blocking_send(ImportMsg::Finish {
+                commit,
+                rows_read: read,
+                refused: refused.clone(),
+            });
             (read, refused, None)
         });
         let stored = self.store.import_incidents(job, rx).await;
-        let (rows_read, refused, fatal) =
-            reader.await.map_err(|e| AppError::Internal(format!("reader thread: {e}")))?;
+        let (rows_read, refused, fatal) = reader
+            .await
+            .map_err(|e| AppError::Internal(format!("reader thread: {e}")))?;
         progress.finish();
         if let Some(error) = fatal {
-            return Err(AppError::File { source_name: source.to_string(), error });
+            return Err(AppError::File {
+                source_name: source.to_string(),
+                error,
+            });
         }
         let outcome = stored?;
         Ok(ImportReport {
@@ -204,53 +240,63 @@ impl App {
         progress.start(total_bytes);
         let p2 = Arc::clone(&progress);
         let source_name = source.to_string();
-        let parsed = tokio::task::spawn_blocking(move || -> Result<(Vec<Place>, Vec<RowIssue>, u64), AppError> {
-            let mut buffered = BufReader::with_capacity(1 << 20, reader);
-            let first = {
-                use std::io::BufRead;
-                let buf = buffered.fill_buf()?;
-                let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-                String::from_utf8_lossy(&buf[..end]).into_owned()
-            };
-            if first.trim().is_empty() {
-                return Err(AppError::File { source_name, error: sahelwatch_ingest::FileError::Empty });
-            }
-            sahelwatch_ingest::geonames::check_first_line(first.trim_end_matches('\r'))
-                .map_err(|error| AppError::File { source_name: source_name.clone(), error })?;
-            let mut reader = GeonamesReader::new(buffered);
-            let mut places: Vec<Place> = Vec::new();
-            let mut lines: HashMap<i64, u64> = HashMap::new();
-            let mut refused = Vec::new();
-            let mut n = 0u64;
-            while let Some(item) = reader.next() {
-                n += 1;
-                match item {
-                    Ok(p) => {
-                        let line = reader.line();
-                        if let Some(first) = lines.get(&p.id) {
-                            refused.push(RowIssue {
-                                line,
-                                column: Some("geonameid".into()),
-                                value: Some(p.id.to_string()),
-                                reason: format!("duplicate geonameid: the same id is on line {first}"),
-                            });
-                        } else {
-                            lines.insert(p.id, line);
-                            places.push(p);
+        let parsed = tokio::task::spawn_blocking(
+            move || -> Result<(Vec<Place>, Vec<RowIssue>, u64), AppError> {
+                let mut buffered = BufReader::with_capacity(1 << 20, reader);
+                let first = {
+                    use std::io::BufRead;
+                    let buf = buffered.fill_buf()?;
+                    let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+                    String::from_utf8_lossy(&buf[..end]).into_owned()
+                };
+                if first.trim().is_empty() {
+                    return Err(AppError::File {
+                        source_name,
+                        error: sahelwatch_ingest::FileError::Empty,
+                    });
+                }
+                sahelwatch_ingest::geonames::check_first_line(first.trim_end_matches('\r'))
+                    .map_err(|error| AppError::File {
+                        source_name: source_name.clone(),
+                        error,
+                    })?;
+                let mut reader = GeonamesReader::new(buffered);
+                let mut places: Vec<Place> = Vec::new();
+                let mut lines: HashMap<i64, u64> = HashMap::new();
+                let mut refused = Vec::new();
+                let mut n = 0u64;
+                while let Some(item) = reader.next() {
+                    n += 1;
+                    match item {
+                        Ok(p) => {
+                            let line = reader.line();
+                            if let Some(first) = lines.get(&p.id) {
+                                refused.push(RowIssue {
+                                    line,
+                                    column: Some("geonameid".into()),
+                                    value: Some(p.id.to_string()),
+                                    reason: format!(
+                                        "duplicate geonameid: the same id is on line {first}"
+                                    ),
+                                });
+                            } else {
+                                lines.insert(p.id, line);
+                                places.push(p);
+                            }
                         }
+                        Err(issue) => refused.push(issue),
                     }
-                    Err(issue) => refused.push(issue),
+                    if n.is_multiple_of(10_000) {
+                        p2.at(reader.bytes_read(), n);
+                    }
                 }
-                if n % 10_000 == 0 {
-                    p2.at(reader.bytes_read(), n);
+                p2.at(reader.bytes_read(), n);
+                if let Some(error) = reader.fatal_error() {
+                    return Err(AppError::File { source_name, error });
                 }
-            }
-            p2.at(reader.bytes_read(), n);
-            if let Some(error) = reader.fatal_error() {
-                return Err(AppError::File { source_name, error });
-            }
-            Ok((places, refused, n))
-        })
+                Ok((places, refused, n))
+            },
+        )
         .await
         .map_err(|e| AppError::Internal(format!("reader thread: {e}")))??;
         let (places, refused, rows_read) = parsed;
@@ -265,7 +311,10 @@ impl App {
             strict,
             started_at: Utc::now(),
         };
-        let outcome = self.store.import_places(job, places, rows_read, refused.clone()).await?;
+        let outcome = self
+            .store
+            .import_places(job, places, rows_read, refused.clone())
+            .await?;
         Ok(ImportReport {
             source: source.to_string(),
             detected: "GeoNames dump, 19 columns".into(),
@@ -284,18 +333,42 @@ impl App {
 
     /// Load the bundled starter data: the GeoNames gazetteer of the region and
     /// the UCDP GED sample (as TLP:CLEAR, owned by `owner`).
-    pub async fn load_starter_data(&self, owner: OrgId, progress: Arc<dyn Progress>) -> Result<StarterReport, AppError> {
+    pub async fn load_starter_data(
+        &self,
+        owner: OrgId,
+        progress: Arc<dyn Progress>,
+    ) -> Result<StarterReport, AppError> {
         let mut reports = Vec::new();
         for (name, gz) in STARTER_GAZETTEER {
             let reader: Box<dyn Read + Send> = Box::new(GzDecoder::new(*gz));
-            reports.push(self.import_gazetteer(&format!("starter:{name}"), reader, None, true, Arc::clone(&progress)).await?);
+            reports.push(
+                self.import_gazetteer(
+                    &format!("starter:{name}"),
+                    reader,
+                    None,
+                    true,
+                    Arc::clone(&progress),
+                )
+                .await?,
+            );
         }
         let (name, gz) = STARTER_UCDP;
         let reader: Box<dyn Read + Send> = Box::new(GzDecoder::new(gz));
-        let opts = ImportOptions { owner, tlp: Tlp::Clear, strict: true };
+        let opts = ImportOptions {
+            owner,
+            tlp: Tlp::Clear,
+            strict: true,
+        };
         reports.push(
-            self.import_incidents(IncidentFormat::Ucdp, &format!("starter:{name}"), reader, None, &opts, progress)
-                .await?,
+            self.import_incidents(
+                IncidentFormat::Ucdp,
+                &format!("starter:{name}"),
+                reader,
+                None,
+                &opts,
+                progress,
+            )
+            .await?,
         );
         Ok(StarterReport { reports })
     }

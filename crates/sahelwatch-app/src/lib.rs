@@ -20,7 +20,7 @@ mod search;
 mod views;
 
 pub use error::AppError;
-pub use export::ExportFormat;
+pub use export::{EXPORT_CHUNK, ExportFormat};
 pub use import::{ImportOptions, ImportReport, NoProgress, Progress, StarterReport};
 pub use query::{IncidentQuery, ParamError, RawIncidentQuery, ResolvedNear};
 pub use search::AggregateView;
@@ -65,7 +65,10 @@ impl App {
             store,
             index: RwLock::new(Arc::new(Snapshot::default())),
             index_refresh: tokio::sync::Mutex::new(()),
-            gazetteer: RwLock::new(Arc::new(GazetteerState { seq: 0, gazetteer: Arc::new(Gazetteer::default()) })),
+            gazetteer: RwLock::new(Arc::new(GazetteerState {
+                seq: 0,
+                gazetteer: Arc::new(Gazetteer::default()),
+            })),
             gazetteer_refresh: tokio::sync::Mutex::new(()),
             orgs: RwLock::new(Arc::new(HashMap::new())),
         }
@@ -97,7 +100,12 @@ impl App {
         };
         let next = Arc::new(next);
         write(&self.index, Arc::clone(&next));
-        tracing::debug!(rows = n, seq = current, ms = started.elapsed().as_millis() as u64, "incident index refreshed");
+        tracing::debug!(
+            rows = n,
+            seq = current,
+            ms = started.elapsed().as_millis() as u64,
+            "incident index refreshed"
+        );
         Ok(next)
     }
 
@@ -115,7 +123,13 @@ impl App {
         }
         let places = self.store.places().await?;
         let gazetteer = Arc::new(Gazetteer::new(places));
-        write(&self.gazetteer, Arc::new(GazetteerState { seq: current, gazetteer: Arc::clone(&gazetteer) }));
+        write(
+            &self.gazetteer,
+            Arc::new(GazetteerState {
+                seq: current,
+                gazetteer: Arc::clone(&gazetteer),
+            }),
+        );
         Ok(gazetteer)
     }
 
@@ -124,7 +138,13 @@ impl App {
         if let Some(o) = read(&self.orgs).get(&id) {
             return Ok(Some(o.clone()));
         }
-        let all: HashMap<OrgId, Org> = self.store.orgs().await?.into_iter().map(|o| (o.id, o)).collect();
+        let all: HashMap<OrgId, Org> = self
+            .store
+            .orgs()
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
         let found = all.get(&id).cloned();
         write(&self.orgs, Arc::new(all));
         Ok(found)
@@ -134,7 +154,11 @@ impl App {
     pub async fn ensure_org(&self, name: &str) -> Result<Org, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(AppError::BadRequest(vec![ParamError::new("org", name, "an organisation name is 1 to 200 characters")]));
+            return Err(AppError::BadRequest(vec![ParamError::new(
+                "org",
+                name,
+                "an organisation name is 1 to 200 characters",
+            )]));
         }
         Ok(self.store.ensure_org(name).await?)
     }
@@ -149,7 +173,11 @@ impl App {
     }
 
     /// Render incidents for output, resolving owner organisations.
-    pub async fn views(&self, incidents: Vec<Incident>, with_original: bool) -> Result<Vec<IncidentView>, AppError> {
+    pub async fn views(
+        &self,
+        incidents: Vec<Incident>,
+        with_original: bool,
+    ) -> Result<Vec<IncidentView>, AppError> {
         let mut out = Vec::with_capacity(incidents.len());
         for inc in incidents {
             let org = self.org(inc.owner_org).await?;

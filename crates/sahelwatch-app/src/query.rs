@@ -21,7 +21,11 @@ pub struct ParamError {
 impl ParamError {
     pub fn new(parameter: &str, value: &str, message: impl Into<String>) -> ParamError {
         let value: String = value.chars().take(120).collect();
-        ParamError { parameter: parameter.to_string(), value, message: message.into() }
+        ParamError {
+            parameter: parameter.to_string(),
+            value,
+            message: message.into(),
+        }
     }
 }
 
@@ -117,7 +121,11 @@ fn date(name: &str, v: &str, errs: &mut Vec<ParamError>) -> Option<NaiveDate> {
     match NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d") {
         Ok(d) => Some(d),
         Err(_) => {
-            errs.push(ParamError::new(name, v, "is not a date (expected YYYY-MM-DD)"));
+            errs.push(ParamError::new(
+                name,
+                v,
+                "is not a date (expected YYYY-MM-DD)",
+            ));
             None
         }
     }
@@ -154,7 +162,11 @@ impl RawIncidentQuery {
             },
         };
         if self.radius_km.is_some() && self.near.is_none() {
-            errs.push(ParamError::new("radius_km", self.radius_km.as_deref().unwrap_or(""), "needs near"));
+            errs.push(ParamError::new(
+                "radius_km",
+                self.radius_km.as_deref().unwrap_or(""),
+                "needs near",
+            ));
         }
         let mut near_place = None;
         if let Some(n) = &self.near {
@@ -163,7 +175,9 @@ impl RawIncidentQuery {
                 None => {
                     // A place name, optionally followed by ",COUNTRY".
                     let (name, country) = match n.rsplit_once(',') {
-                        Some((name, cc)) if CountryCode::parse(cc).is_some() => (name.trim(), CountryCode::parse(cc)),
+                        Some((name, cc)) if CountryCode::parse(cc).is_some() => {
+                            (name.trim(), CountryCode::parse(cc))
+                        }
                         _ => (n.trim(), None),
                     };
                     match gazetteer.resolve(name, country) {
@@ -202,16 +216,24 @@ impl RawIncidentQuery {
         if let Some(v) = &self.to {
             f.date_to = date("to", v, &mut errs);
         }
-        if let (Some(a), Some(b)) = (f.date_from, f.date_to) {
-            if a > b {
-                errs.push(ParamError::new("from", &a.to_string(), format!("is after to ({b})")));
-            }
+        if let (Some(a), Some(b)) = (f.date_from, f.date_to)
+            && a > b
+        {
+            errs.push(ParamError::new(
+                "from",
+                &a.to_string(),
+                format!("is after to ({b})"),
+            ));
         }
         if let Some(v) = &self.country {
             for c in list(v) {
                 match CountryCode::parse(c) {
                     Some(code) => f.countries.push(code),
-                    None => errs.push(ParamError::new("country", c, "is not a known country code or name")),
+                    None => errs.push(ParamError::new(
+                        "country",
+                        c,
+                        "is not a known country code or name",
+                    )),
                 }
             }
         }
@@ -222,7 +244,11 @@ impl RawIncidentQuery {
             for t in list(v) {
                 match EventType::parse(t) {
                     Some(e) => f.event_types.push(e),
-                    None => errs.push(ParamError::new("event_type", t, "is not an ACLED event type")),
+                    None => errs.push(ParamError::new(
+                        "event_type",
+                        t,
+                        "is not an ACLED event type",
+                    )),
                 }
             }
         }
@@ -230,19 +256,27 @@ impl RawIncidentQuery {
             for t in list(v) {
                 match SubEventType::parse(t) {
                     Some(e) => f.sub_event_types.push(e),
-                    None => errs.push(ParamError::new("sub_event_type", t, "is not an ACLED sub-event type")),
+                    None => errs.push(ParamError::new(
+                        "sub_event_type",
+                        t,
+                        "is not an ACLED sub-event type",
+                    )),
                 }
             }
         }
-        if let Some(a) = &self.actor {
-            if !a.trim().is_empty() {
-                f.actor = Some(a.trim().to_string());
-            }
+        if let Some(a) = &self.actor
+            && !a.trim().is_empty()
+        {
+            f.actor = Some(a.trim().to_string());
         }
         if let Some(m) = &self.min_fatalities {
             match m.trim().parse::<u32>() {
                 Ok(v) => f.min_fatalities = Some(v),
-                Err(_) => errs.push(ParamError::new("min_fatalities", m, "is not a whole number >= 0")),
+                Err(_) => errs.push(ParamError::new(
+                    "min_fatalities",
+                    m,
+                    "is not a whole number >= 0",
+                )),
             }
         }
         if let Some(d) = &self.dataset {
@@ -275,7 +309,11 @@ impl RawIncidentQuery {
             Some(l) => match l.trim().parse::<usize>() {
                 Ok(v) if (1..=MAX_LIMIT).contains(&v) => v,
                 _ => {
-                    errs.push(ParamError::new("limit", l, format!("must be a whole number from 1 to {MAX_LIMIT}")));
+                    errs.push(ParamError::new(
+                        "limit",
+                        l,
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    ));
                     DEFAULT_LIMIT
                 }
             },
@@ -297,7 +335,16 @@ impl RawIncidentQuery {
             }
         };
         if errs.is_empty() {
-            Ok(IncidentQuery { filter: f, text, sort, cursor, limit, geojson, count, near_place })
+            Ok(IncidentQuery {
+                filter: f,
+                text,
+                sort,
+                cursor,
+                limit,
+                geojson,
+                count,
+                near_place,
+            })
         } else {
             Err(errs)
         }
@@ -345,22 +392,53 @@ mod tests {
         };
         let errs = raw.resolve(&gaz()).unwrap_err();
         let names: Vec<&str> = errs.iter().map(|e| e.parameter.as_str()).collect();
-        assert_eq!(names, vec!["bbox", "near", "from", "country", "event_type", "min_fatalities", "sort", "limit"]);
+        assert_eq!(
+            names,
+            vec![
+                "bbox",
+                "near",
+                "from",
+                "country",
+                "event_type",
+                "min_fatalities",
+                "sort",
+                "limit"
+            ]
+        );
         assert_eq!(errs[3].value, "Atlantis");
     }
 
     #[test]
     fn near_takes_coordinates_or_a_place_name() {
-        let q = RawIncidentQuery { near: Some("14.03, -0.03".into()), radius_km: Some("25".into()), ..Default::default() }
-            .resolve(&gaz())
-            .unwrap();
+        let q = RawIncidentQuery {
+            near: Some("14.03, -0.03".into()),
+            radius_km: Some("25".into()),
+            ..Default::default()
+        }
+        .resolve(&gaz())
+        .unwrap();
         assert_eq!(q.filter.near, Some(Near::new(14.03, -0.03, 25.0).unwrap()));
-        let q = RawIncidentQuery { near: Some("dori".into()), ..Default::default() }.resolve(&gaz()).unwrap();
+        let q = RawIncidentQuery {
+            near: Some("dori".into()),
+            ..Default::default()
+        }
+        .resolve(&gaz())
+        .unwrap();
         assert_eq!(q.near_place.as_ref().unwrap().place_id, 1);
         assert_eq!(q.filter.near.unwrap().radius_km, 50.0);
-        let q = RawIncidentQuery { near: Some("Dori,ML".into()), ..Default::default() }.resolve(&gaz()).unwrap();
+        let q = RawIncidentQuery {
+            near: Some("Dori,ML".into()),
+            ..Default::default()
+        }
+        .resolve(&gaz())
+        .unwrap();
         assert_eq!(q.near_place.unwrap().place_id, 2);
-        let err = RawIncidentQuery { near: Some("95,0".into()), ..Default::default() }.resolve(&gaz()).unwrap_err();
+        let err = RawIncidentQuery {
+            near: Some("95,0".into()),
+            ..Default::default()
+        }
+        .resolve(&gaz())
+        .unwrap_err();
         assert!(err[0].message.contains("latitude 95"), "{err:?}");
     }
 }

@@ -21,7 +21,12 @@ pub struct AggregateView {
 
 impl App {
     /// The query's filter with its free-text condition turned into a set of ids.
-    async fn effective_filter(&self, snap: &Snapshot, viewer: &Viewer, q: &IncidentQuery) -> Result<Filter, AppError> {
+    async fn effective_filter(
+        &self,
+        snap: &Snapshot,
+        viewer: &Viewer,
+        q: &IncidentQuery,
+    ) -> Result<Filter, AppError> {
         let mut filter = q.filter.clone();
         if let Some(text) = &q.text {
             let candidates = snap.ids(&filter, viewer);
@@ -35,25 +40,43 @@ impl App {
     /// index already filtered by visibility; checking again on the rows
     /// actually returned closes the window in which a marking changed
     /// between the index refresh and the fetch.
-    pub(crate) async fn fetch_visible(&self, viewer: &Viewer, ids: &[i64]) -> Result<Vec<Incident>, AppError> {
+    pub(crate) async fn fetch_visible(
+        &self,
+        viewer: &Viewer,
+        ids: &[i64],
+    ) -> Result<Vec<Incident>, AppError> {
         let mut rows = self.store.incidents_by_ids(ids).await?;
         rows.retain(|i| viewer.can_see(i.owner_org, i.tlp));
         Ok(rows)
     }
 
     /// One page of incidents.
-    pub async fn search(&self, viewer: &Viewer, q: &IncidentQuery) -> Result<IncidentPage, AppError> {
+    pub async fn search(
+        &self,
+        viewer: &Viewer,
+        q: &IncidentQuery,
+    ) -> Result<IncidentPage, AppError> {
         let snap = self.snapshot().await?;
         let filter = self.effective_filter(&snap, viewer, q).await?;
         let page = snap.search(&filter, viewer, q.sort, q.cursor, q.limit);
         let incidents = self.fetch_visible(viewer, &page.ids).await?;
         let items = self.views(incidents, false).await?;
         let total = q.count.then(|| snap.aggregate(&filter, viewer, &[]).count);
-        Ok(IncidentPage { items, next_cursor: page.next.map(|c| c.encode()), total, near_place: q.near_place.clone() })
+        Ok(IncidentPage {
+            items,
+            next_cursor: page.next.map(|c| c.encode()),
+            total,
+            near_place: q.near_place.clone(),
+        })
     }
 
     /// Count and sum fatalities of matching incidents, grouped by `by`.
-    pub async fn aggregate(&self, viewer: &Viewer, q: &IncidentQuery, by: &[GroupKey]) -> Result<AggregateView, AppError> {
+    pub async fn aggregate(
+        &self,
+        viewer: &Viewer,
+        q: &IncidentQuery,
+        by: &[GroupKey],
+    ) -> Result<AggregateView, AppError> {
         let snap = self.snapshot().await?;
         let filter = self.effective_filter(&snap, viewer, q).await?;
         let a = snap.aggregate(&filter, viewer, by);
@@ -64,13 +87,21 @@ impl App {
             groups: a
                 .groups
                 .into_iter()
-                .map(|g| GroupView { keys: g.keys, count: g.count, fatalities: g.fatalities })
+                .map(|g| GroupView {
+                    keys: g.keys,
+                    count: g.count,
+                    fatalities: g.fatalities,
+                })
                 .collect(),
         })
     }
 
     /// Every matching row id the viewer may see, oldest first (for exports).
-    pub async fn matching_ids(&self, viewer: &Viewer, q: &IncidentQuery) -> Result<Vec<i64>, AppError> {
+    pub async fn matching_ids(
+        &self,
+        viewer: &Viewer,
+        q: &IncidentQuery,
+    ) -> Result<Vec<i64>, AppError> {
         let snap = self.snapshot().await?;
         let filter = self.effective_filter(&snap, viewer, q).await?;
         Ok(snap.ids(&filter, viewer))

@@ -46,7 +46,10 @@ impl IncidentView {
             event_type: data.event_type(),
             country_name: data.location.country.info().name.clone(),
             data,
-            owner_org: org.map(|o| OrgRef { id: o.uid, name: o.name.clone() }),
+            owner_org: org.map(|o| OrgRef {
+                id: o.uid,
+                name: o.name.clone(),
+            }),
             tlp: inc.tlp,
             created_at: inc.created_at,
             updated_at: inc.updated_at,

@@ -159,27 +159,42 @@ impl IncidentData {
         if !l.longitude.is_finite() || !(-180.0..=180.0).contains(&l.longitude) {
             err("longitude", format!("{} is outside -180..180", l.longitude));
         }
-        if let Some(end) = self.event_date_end {
-            if end < self.event_date {
-                err("event_date_end", format!("{end} is before event_date {}", self.event_date));
-            }
+        if let Some(end) = self.event_date_end
+            && end < self.event_date
+        {
+            err(
+                "event_date_end",
+                format!("{end} is before event_date {}", self.event_date),
+            );
         }
         let f = self.fatalities;
-        if let Some(low) = f.low {
-            if low > f.best {
-                err("fatalities_low", format!("{low} is above the best estimate {}", f.best));
-            }
+        if let Some(low) = f.low
+            && low > f.best
+        {
+            err(
+                "fatalities_low",
+                format!("{low} is above the best estimate {}", f.best),
+            );
         }
-        if let Some(high) = f.high {
-            if high < f.best {
-                err("fatalities_high", format!("{high} is below the best estimate {}", f.best));
-            }
+        if let Some(high) = f.high
+            && high < f.best
+        {
+            err(
+                "fatalities_high",
+                format!("{high} is below the best estimate {}", f.best),
+            );
         }
         if self.actors.actor2.is_none() && self.actors.inter2.is_some() {
-            err("inter2", "an inter2 class is given but there is no actor2".into());
+            err(
+                "inter2",
+                "an inter2 class is given but there is no actor2".into(),
+            );
         }
         if self.actors.actor1.is_none() && self.actors.inter1.is_some() {
-            err("inter1", "an inter1 class is given but there is no actor1".into());
+            err(
+                "inter1",
+                "an inter1 class is given but there is no actor1".into(),
+            );
         }
         errs
     }
@@ -263,9 +278,16 @@ mod tests {
     fn out_of_range_values_are_named() {
         let mut d = sample();
         d.location.latitude = 95.0;
-        d.fatalities = Fatalities { best: 3, low: Some(5), high: Some(2) };
+        d.fatalities = Fatalities {
+            best: 3,
+            low: Some(5),
+            high: Some(2),
+        };
         let fields: Vec<_> = d.validate().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, vec!["latitude", "fatalities_low", "fatalities_high"]);
+        assert_eq!(
+            fields,
+            vec!["latitude", "fatalities_low", "fatalities_high"]
+        );
     }
 
     #[test]

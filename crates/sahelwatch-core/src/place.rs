@@ -162,8 +162,16 @@ impl Gazetteer {
             }
         }
         keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        let by_id = places.iter().enumerate().map(|(i, p)| (p.id, i as u32)).collect();
-        Gazetteer { places, keys, by_id }
+        let by_id = places
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i as u32))
+            .collect();
+        Gazetteer {
+            places,
+            keys,
+            by_id,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -186,7 +194,11 @@ impl Gazetteer {
         match ni {
             0 => &p.name,
             1 => &p.ascii_name,
-            n => p.alternate_names.get(n as usize - 2).map(String::as_str).unwrap_or(&p.name),
+            n => p
+                .alternate_names
+                .get(n as usize - 2)
+                .map(String::as_str)
+                .unwrap_or(&p.name),
         }
     }
 
@@ -199,15 +211,18 @@ impl Gazetteer {
         let limit = if query.limit == 0 { 20 } else { query.limit };
         let start = self.keys.partition_point(|k| k.0.as_str() < q.as_str());
         let mut best: HashMap<u32, (MatchKind, u16)> = HashMap::new();
-        for (key, pi, ni, later_word) in self.keys[start..].iter().take_while(|k| k.0.starts_with(&q)) {
+        for (key, pi, ni, later_word) in self.keys[start..]
+            .iter()
+            .take_while(|k| k.0.starts_with(&q))
+        {
             let p = &self.places[*pi as usize];
             if query.country.is_some() && p.country != query.country {
                 continue;
             }
-            if let Some(fc) = &query.feature_class {
-                if !p.feature_class.eq_ignore_ascii_case(fc) {
-                    continue;
-                }
+            if let Some(fc) = &query.feature_class
+                && !p.feature_class.eq_ignore_ascii_case(fc)
+            {
+                continue;
             }
             let primary = *ni <= 1;
             let kind = match (*later_word, key.len() == q.len(), primary) {
@@ -229,7 +244,11 @@ impl Gazetteer {
             .into_iter()
             .map(|(pi, (kind, ni))| {
                 let p = &self.places[pi as usize];
-                PlaceHit { place: p, matched: kind, matched_name: Self::name_of(p, ni) }
+                PlaceHit {
+                    place: p,
+                    matched: kind,
+                    matched_name: Self::name_of(p, ni),
+                }
             })
             .collect();
         hits.sort_by(|a, b| {
@@ -245,10 +264,15 @@ impl Gazetteer {
 
     /// The single best place for a name, if any.
     pub fn resolve(&self, name: &str, country: Option<CountryCode>) -> Option<&Place> {
-        self.search(&PlaceQuery { q: name.to_string(), country, feature_class: None, limit: 1 })
-            .into_iter()
-            .next()
-            .map(|h| h.place)
+        self.search(&PlaceQuery {
+            q: name.to_string(),
+            country,
+            feature_class: None,
+            limit: 1,
+        })
+        .into_iter()
+        .next()
+        .map(|h| h.place)
     }
 }
 
@@ -256,7 +280,17 @@ impl Gazetteer {
 mod tests {
     use super::*;
 
-    fn place(id: i64, name: &str, ascii: &str, alts: &[&str], cc: &str, class: &str, code: &str, pop: i64) -> Place {
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        id: i64,
+        name: &str,
+        ascii: &str,
+        alts: &[&str],
+        cc: &str,
+        class: &str,
+        code: &str,
+        pop: i64,
+    ) -> Place {
         Place {
             id,
             name: name.into(),
@@ -278,9 +312,27 @@ mod tests {
 
     fn gaz() -> Gazetteer {
         Gazetteer::new(vec![
-            place(1, "Téra", "Tera", &["Tera", "Téra"], "NE", "P", "PPLA2", 21095),
+            place(
+                1,
+                "Téra",
+                "Tera",
+                &["Tera", "Téra"],
+                "NE",
+                "P",
+                "PPLA2",
+                21095,
+            ),
             place(2, "Téra", "Tera", &[], "NE", "P", "PPL", 0),
-            place(3, "Tera Department", "Tera Department", &["Tera"], "NE", "A", "ADM2", 0),
+            place(
+                3,
+                "Tera Department",
+                "Tera Department",
+                &["Tera"],
+                "NE",
+                "A",
+                "ADM2",
+                0,
+            ),
             place(4, "Tera", "Tera", &[], "NG", "P", "PPL", 1200),
             place(5, "Terakou", "Terakou", &[], "ML", "P", "PPL", 50000),
             place(6, "Dori", "Dori", &["DOR"], "BF", "P", "PPLA", 46512),
@@ -292,7 +344,10 @@ mod tests {
     fn finds_tera_accent_and_case_insensitively_ranked_by_match_then_population() {
         let g = gaz();
         let ids: Vec<i64> = g
-            .search(&PlaceQuery { q: "TERA".into(), ..Default::default() })
+            .search(&PlaceQuery {
+                q: "TERA".into(),
+                ..Default::default()
+            })
             .iter()
             .map(|h| h.place.id)
             .collect();
@@ -304,7 +359,11 @@ mod tests {
     #[test]
     fn country_narrows() {
         let g = gaz();
-        let hits = g.search(&PlaceQuery { q: "téra".into(), country: CountryCode::parse("NG"), ..Default::default() });
+        let hits = g.search(&PlaceQuery {
+            q: "téra".into(),
+            country: CountryCode::parse("NG"),
+            ..Default::default()
+        });
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].place.id, 4);
     }
@@ -312,14 +371,22 @@ mod tests {
     #[test]
     fn resolve_prefers_the_important_place() {
         assert_eq!(gaz().resolve("dori", None).map(|p| p.id), Some(6));
-        assert_eq!(gaz().resolve("dori", CountryCode::parse("ML")).map(|p| p.id), Some(7));
+        assert_eq!(
+            gaz()
+                .resolve("dori", CountryCode::parse("ML"))
+                .map(|p| p.id),
+            Some(7)
+        );
         assert!(gaz().resolve("", None).is_none());
     }
 
     #[test]
     fn later_words_match() {
         let g = gaz();
-        let hits = g.search(&PlaceQuery { q: "department".into(), ..Default::default() });
+        let hits = g.search(&PlaceQuery {
+            q: "department".into(),
+            ..Default::default()
+        });
         assert_eq!(hits[0].place.id, 3);
         assert_eq!(hits[0].matched, MatchKind::Word);
     }

@@ -13,7 +13,10 @@ use std::fmt;
 /// no spaces around slashes.
 fn vocab_key(s: &str) -> String {
     let collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    collapsed.replace(" /", "/").replace("/ ", "/").to_lowercase()
+    collapsed
+        .replace(" /", "/")
+        .replace("/ ", "/")
+        .to_lowercase()
 }
 
 macro_rules! vocabulary {
@@ -185,6 +188,10 @@ impl SubEventType {
     }
 }
 
+/// A value that is neither an `inter` code nor an actor class label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownInter;
+
 /// ACLED `inter` actor class. Code 0 ("no second actor") is represented by
 /// the absence of an `Inter` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -235,13 +242,13 @@ impl Inter {
 
     /// Parse either a numeric code ("1".."8") or a label (current exports,
     /// singular or plural). Returns `Ok(None)` for "0" or an empty value.
-    pub fn parse(s: &str) -> Result<Option<Self>, ()> {
+    pub fn parse(s: &str) -> Result<Option<Self>, UnknownInter> {
         let t = s.trim();
         if t.is_empty() || t == "0" {
             return Ok(None);
         }
         if let Ok(n) = t.parse::<u8>() {
-            return Inter::from_code(n).map(Some).ok_or(());
+            return Inter::from_code(n).map(Some).ok_or(UnknownInter);
         }
         let key = vocab_key(t);
         for v in Self::ALL {
@@ -251,7 +258,7 @@ impl Inter {
                 return Ok(Some(v));
             }
         }
-        Err(())
+        Err(UnknownInter)
     }
 
     /// ACLED `interaction` code for a pair of actor classes: the two codes
@@ -277,7 +284,8 @@ impl Serialize for Inter {
 impl<'de> Deserialize<'de> for Inter {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let n = u8::deserialize(d)?;
-        Inter::from_code(n).ok_or_else(|| serde::de::Error::custom(format!("inter code {n} is not 1-8")))
+        Inter::from_code(n)
+            .ok_or_else(|| serde::de::Error::custom(format!("inter code {n} is not 1-8")))
     }
 }
 
@@ -360,9 +368,12 @@ mod tests {
         assert_eq!(Inter::parse("Rebel groups"), Ok(Some(Inter::RebelGroups)));
         assert_eq!(Inter::parse("0"), Ok(None));
         assert_eq!(Inter::parse(""), Ok(None));
-        assert_eq!(Inter::parse("9"), Err(()));
-        assert_eq!(Inter::parse("Aliens"), Err(()));
-        assert_eq!(Inter::interaction(Some(Inter::RebelGroups), Some(Inter::StateForces)), Some(12));
+        assert_eq!(Inter::parse("9"), Err(UnknownInter));
+        assert_eq!(Inter::parse("Aliens"), Err(UnknownInter));
+        assert_eq!(
+            Inter::interaction(Some(Inter::RebelGroups), Some(Inter::StateForces)),
+            Some(12)
+        );
         assert_eq!(Inter::interaction(Some(Inter::Civilians), None), Some(70));
     }
 

@@ -22,7 +22,13 @@ pub enum Tlp {
 }
 
 impl Tlp {
-    pub const ALL: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
 
     /// The label without the `TLP:` prefix, as stored: `CLEAR`, `AMBER+STRICT`, ...
     pub fn label(self) -> &'static str {
@@ -113,6 +119,8 @@ mod tests {
 
     #[test]
     fn order_is_least_to_most_restrictive() {
-        assert!(Tlp::Clear < Tlp::Green && Tlp::Amber < Tlp::AmberStrict && Tlp::AmberStrict < Tlp::Red);
+        assert!(
+            Tlp::Clear < Tlp::Green && Tlp::Amber < Tlp::AmberStrict && Tlp::AmberStrict < Tlp::Red
+        );
     }
 }

@@ -23,8 +23,8 @@ use csv::ByteRecord;
 use sahelwatch_core::country::{self, CountryCode};
 use sahelwatch_core::incident::round_coord;
 use sahelwatch_core::{
-    Actors, DisorderType, EventType, Fatalities, Incident, IncidentData, Inter, Location, Precision,
-    SubEventType,
+    Actors, DisorderType, EventType, Fatalities, Incident, IncidentData, Inter, Location,
+    Precision, SubEventType,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -42,34 +42,123 @@ pub enum Layout {
 
 /// Columns of the current layout, in ACLED's order. Exports use this.
 pub const CURRENT_COLUMNS: [&str; 31] = [
-    "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",
-    "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2", "assoc_actor_2", "inter2",
-    "interaction", "civilian_targeting", "iso", "region", "country", "admin1", "admin2", "admin3",
-    "location", "latitude", "longitude", "geo_precision", "source", "source_scale", "notes",
-    "fatalities", "tags", "timestamp",
+    "event_id_cnty",
+    "event_date",
+    "year",
+    "time_precision",
+    "disorder_type",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "assoc_actor_1",
+    "inter1",
+    "actor2",
+    "assoc_actor_2",
+    "inter2",
+    "interaction",
+    "civilian_targeting",
+    "iso",
+    "region",
+    "country",
+    "admin1",
+    "admin2",
+    "admin3",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "source",
+    "source_scale",
+    "notes",
+    "fatalities",
+    "tags",
+    "timestamp",
 ];
 
 /// Columns of the 2021-era layout, in ACLED's order.
 pub const LEGACY_COLUMNS: [&str; 31] = [
-    "data_id", "iso", "event_id_cnty", "event_id_no_cnty", "event_date", "year", "time_precision",
-    "event_type", "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2", "assoc_actor_2",
-    "inter2", "interaction", "region", "country", "admin1", "admin2", "admin3", "location",
-    "latitude", "longitude", "geo_precision", "source", "source_scale", "notes", "fatalities",
-    "timestamp", "iso3",
+    "data_id",
+    "iso",
+    "event_id_cnty",
+    "event_id_no_cnty",
+    "event_date",
+    "year",
+    "time_precision",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "assoc_actor_1",
+    "inter1",
+    "actor2",
+    "assoc_actor_2",
+    "inter2",
+    "interaction",
+    "region",
+    "country",
+    "admin1",
+    "admin2",
+    "admin3",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "source",
+    "source_scale",
+    "notes",
+    "fatalities",
+    "timestamp",
+    "iso3",
 ];
 
 const REQUIRED: &[&str] = &[
-    "event_id_cnty", "event_date", "time_precision", "event_type", "sub_event_type", "actor1",
-    "inter1", "country", "latitude", "longitude", "geo_precision", "fatalities",
+    "event_id_cnty",
+    "event_date",
+    "time_precision",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "inter1",
+    "country",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "fatalities",
 ];
 
 /// Columns the model holds (or derives) itself; any other column is kept verbatim in `original`.
 const MODELLED: &[&str] = &[
-    "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",
-    "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2", "assoc_actor_2", "inter2",
-    "interaction", "civilian_targeting", "iso", "iso3", "region", "country", "admin1", "admin2",
-    "admin3", "location", "latitude", "longitude", "geo_precision", "source", "source_scale",
-    "notes", "fatalities", "tags", "timestamp",
+    "event_id_cnty",
+    "event_date",
+    "year",
+    "time_precision",
+    "disorder_type",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "assoc_actor_1",
+    "inter1",
+    "actor2",
+    "assoc_actor_2",
+    "inter2",
+    "interaction",
+    "civilian_targeting",
+    "iso",
+    "iso3",
+    "region",
+    "country",
+    "admin1",
+    "admin2",
+    "admin3",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "source",
+    "source_scale",
+    "notes",
+    "fatalities",
+    "tags",
+    "timestamp",
 ];
 
 /// Streaming reader of an ACLED CSV export.
@@ -92,12 +181,15 @@ impl<R: Read> AcledReader<R> {
         let header = csvrow::read_header(&mut rdr)?;
         let cols = Columns::from_header(&header)?;
         cols.require("an ACLED export", REQUIRED)?;
-        let layout = if cols.has("disorder_type") || cols.has("civilian_targeting") || cols.has("tags") {
-            Layout::Current
-        } else {
-            Layout::Legacy2021
-        };
-        let unmodelled = (0..cols.len()).filter(|&i| !MODELLED.contains(&cols.names[i].as_str())).collect();
+        let layout =
+            if cols.has("disorder_type") || cols.has("civilian_targeting") || cols.has("tags") {
+                Layout::Current
+            } else {
+                Layout::Legacy2021
+            };
+        let unmodelled = (0..cols.len())
+            .filter(|&i| !MODELLED.contains(&cols.names[i].as_str()))
+            .collect();
         let mut me = AcledReader {
             rdr,
             cols,
@@ -135,7 +227,11 @@ impl<R: Read> AcledReader<R> {
     }
 
     fn parse(&mut self, rec: &ByteRecord, line: u64) -> Result<IncidentData, RowIssue> {
-        let row = Row { line, rec, cols: &self.cols };
+        let row = Row {
+            line,
+            rec,
+            cols: &self.cols,
+        };
         row.check_shape()?;
         let data = parse_row(&row, &self.unmodelled)?;
         let id = data.external_id.clone().unwrap_or_default();
@@ -171,16 +267,20 @@ fn parse_row(row: &Row<'_>, unmodelled: &[usize]) -> Result<IncidentData, RowIss
     let external_id = row.required("event_id_cnty")?.to_string();
     let date_text = row.required("event_date")?;
     let event_date = csvrow::parse_date(date_text).ok_or_else(|| {
-        row.issue("event_date", date_text, "is not a date (expected 2024-01-18 or 18 January 2024)")
+        row.issue(
+            "event_date",
+            date_text,
+            "is not a date (expected 2024-01-18 or 18 January 2024)",
+        )
     })?;
-    if let Some(year) = row.opt_int("year")? {
-        if year != event_date.year() as i64 {
-            return Err(row.issue(
-                "year",
-                row.text("year"),
-                format!("does not match event_date {event_date}"),
-            ));
-        }
+    if let Some(year) = row.opt_int("year")?
+        && year != event_date.year() as i64
+    {
+        return Err(row.issue(
+            "year",
+            row.text("year"),
+            format!("does not match event_date {event_date}"),
+        ));
     }
     let time_precision = precision(row, "time_precision")?;
     let et_text = row.required("event_type")?;
@@ -193,7 +293,11 @@ fn parse_row(row: &Row<'_>, unmodelled: &[usize]) -> Result<IncidentData, RowIss
         return Err(row.issue(
             "sub_event_type",
             st_text,
-            format!("belongs to event type '{}', not '{}'", sub_event_type.event_type(), event_type),
+            format!(
+                "belongs to event type '{}', not '{}'",
+                sub_event_type.event_type(),
+                event_type
+            ),
         ));
     }
     let disorder_type = match row.text("disorder_type") {
@@ -252,7 +356,11 @@ fn parse_row(row: &Row<'_>, unmodelled: &[usize]) -> Result<IncidentData, RowIss
         actors,
         civilian_targeting,
         location,
-        fatalities: Fatalities { best: row.count("fatalities")?, low: None, high: None },
+        fatalities: Fatalities {
+            best: row.count("fatalities")?,
+            low: None,
+            high: None,
+        },
         notes: row.text("notes").to_string(),
         sources: row.list("source"),
         source_scale: row.opt_string("source_scale"),
@@ -277,7 +385,8 @@ fn precision(row: &Row<'_>, name: &str) -> Result<Precision, RowIssue> {
 
 fn inter(row: &Row<'_>, name: &str) -> Result<Option<Inter>, RowIssue> {
     let t = row.text(name);
-    Inter::parse(t).map_err(|_| row.issue(name, t, "is not an ACLED inter code (1-8) or actor class"))
+    Inter::parse(t)
+        .map_err(|_| row.issue(name, t, "is not an ACLED inter code (1-8) or actor class"))
 }
 
 fn country_of(row: &Row<'_>) -> Result<CountryCode, RowIssue> {
@@ -303,7 +412,10 @@ impl<R: Read + Send> Iterator for AcledReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(rec) = self.pending.take() {
             let line = rec.position().map(|p| p.line()).unwrap_or(2);
-            return Some(self.parse(&rec, line).map(|data| ParsedIncident { line, data }));
+            return Some(
+                self.parse(&rec, line)
+                    .map(|data| ParsedIncident { line, data }),
+            );
         }
         if self.done {
             return None;
@@ -312,7 +424,10 @@ impl<R: Read + Send> Iterator for AcledReader<R> {
         let out = match self.rdr.read_byte_record(&mut rec) {
             Ok(true) => {
                 let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                Some(self.parse(&rec, line).map(|data| ParsedIncident { line, data }))
+                Some(
+                    self.parse(&rec, line)
+                        .map(|data| ParsedIncident { line, data }),
+                )
             }
             Ok(false) => {
                 self.done = true;
@@ -379,13 +494,22 @@ impl<W: Write> AcledWriter<W> {
         Ok(AcledWriter { w })
     }
 
+    /// A writer that continues a file whose header was already written.
+    pub fn continuing(out: W) -> Self {
+        AcledWriter {
+            w: csv::Writer::from_writer(out),
+        }
+    }
+
     pub fn write(&mut self, inc: &Incident) -> csv::Result<()> {
         let d = &inc.data;
         let l = &d.location;
         let info = l.country.info();
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         let inter = |v: Option<Inter>| v.map(|i| i.code()).unwrap_or(0).to_string();
-        let disorder = d.disorder_type.unwrap_or_else(|| d.sub_event_type.default_disorder_type());
+        let disorder = d
+            .disorder_type
+            .unwrap_or_else(|| d.sub_event_type.default_disorder_type());
         let rec: [String; 31] = [
             export_id(inc),
             d.event_date.to_string(),
@@ -400,8 +524,14 @@ impl<W: Write> AcledWriter<W> {
             opt(&d.actors.actor2),
             d.actors.assoc_actor_2.join("; "),
             inter(d.actors.inter2),
-            Inter::interaction(d.actors.inter1, d.actors.inter2).map(|v| v.to_string()).unwrap_or_default(),
-            if d.civilian_targeting { "Civilian targeting".into() } else { String::new() },
+            Inter::interaction(d.actors.inter1, d.actors.inter2)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            if d.civilian_targeting {
+                "Civilian targeting".into()
+            } else {
+                String::new()
+            },
             info.numeric.to_string(),
             opt(&l.region),
             info.name.clone(),
@@ -417,14 +547,18 @@ impl<W: Write> AcledWriter<W> {
             d.notes.clone(),
             d.fatalities.best.to_string(),
             d.tags.join("; "),
-            d.source_timestamp.map(|t| t.to_string()).unwrap_or_default(),
+            d.source_timestamp
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
         ];
         self.w.write_record(&rec)
     }
 
     pub fn finish(mut self) -> std::io::Result<W> {
         self.w.flush()?;
-        self.w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+        self.w
+            .into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))
     }
 }
 
@@ -449,7 +583,9 @@ mod tests {
 
     #[test]
     fn reads_current_layout_with_label_inters() {
-        let csv = format!("{CURRENT}BFO1,2025-01-18,2025,1,Political violence,Violence against civilians,Abduction/forced disappearance,Islamic State (Sahel),,Rebel group,Civilians (Morocco),,Civilians,27,Civilian targeting,854,Western Africa,Burkina Faso,Sahel,Seno,Dori,Dori,14.0341,-0.0326,2,Le Faso; AIB,National,Four drivers abducted.,0,,1737500000\n");
+        let csv = format!(
+            "{CURRENT}BFO1,2025-01-18,2025,1,Political violence,Violence against civilians,Abduction/forced disappearance,Islamic State (Sahel),,Rebel group,Civilians (Morocco),,Civilians,27,Civilian targeting,854,Western Africa,Burkina Faso,Sahel,Seno,Dori,Dori,14.0341,-0.0326,2,Le Faso; AIB,National,Four drivers abducted.,0,,1737500000\n"
+        );
         let (ok, bad, desc) = read(&csv);
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(desc, "ACLED current layout");
@@ -465,7 +601,9 @@ mod tests {
 
     #[test]
     fn refuses_unknown_vocabulary_with_line_and_column() {
-        let csv = format!("{CURRENT}BFO1,2025-01-18,2025,1,Political violence,Battles,Armed clashes,A,,1,,,0,10,,854,,Burkina Faso,,,,,14,-1,1,,,,0,,\nBFO2,2025-01-18,2025,4,Political violence,Battles,Armed clash,A,,1,,,0,10,,854,,Burkina Faso,,,,,14,-1,1,,,,0,,\n");
+        let csv = format!(
+            "{CURRENT}BFO1,2025-01-18,2025,1,Political violence,Battles,Armed clashes,A,,1,,,0,10,,854,,Burkina Faso,,,,,14,-1,1,,,,0,,\nBFO2,2025-01-18,2025,4,Political violence,Battles,Armed clash,A,,1,,,0,10,,854,,Burkina Faso,,,,,14,-1,1,,,,0,,\n"
+        );
         let (ok, bad, _) = read(&csv);
         assert!(ok.is_empty());
         assert_eq!(bad[0].line, 2);
@@ -476,15 +614,28 @@ mod tests {
 
     #[test]
     fn sub_event_type_must_belong_to_event_type() {
-        let csv = format!("{CURRENT}BFO1,2025-01-18,2025,1,Political violence,Battles,Attack,A,,1,,,0,10,,854,,Burkina Faso,,,,,14,-1,1,,,,0,,\n");
+        let csv = format!(
+            "{CURRENT}BFO1,2025-01-18,2025,1,Political violence,Battles,Attack,A,,1,,,0,10,,854,,Burkina Faso,,,,,14,-1,1,,,,0,,\n"
+        );
         let (_, bad, _) = read(&csv);
-        assert!(bad[0].reason.contains("belongs to event type 'Violence against civilians'"), "{}", bad[0]);
+        assert!(
+            bad[0]
+                .reason
+                .contains("belongs to event type 'Violence against civilians'"),
+            "{}",
+            bad[0]
+        );
     }
 
     #[test]
     fn empty_file_and_foreign_header_are_file_errors() {
-        assert!(matches!(AcledReader::new(std::io::Cursor::new(Vec::new())), Err(FileError::Empty)));
-        let err = AcledReader::new(std::io::Cursor::new(b"a,b,c\n1,2,3\n".to_vec())).err().unwrap();
+        assert!(matches!(
+            AcledReader::new(std::io::Cursor::new(Vec::new())),
+            Err(FileError::Empty)
+        ));
+        let err = AcledReader::new(std::io::Cursor::new(b"a,b,c\n1,2,3\n".to_vec()))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("event_id_cnty"), "{err}");
     }
 
@@ -496,7 +647,9 @@ mod tests {
 
     #[test]
     fn round_trips_through_the_writer() {
-        let csv = format!("{CURRENT}MLI9,2024-03-05,2024,2,Political violence,Explosions/Remote violence,Remote explosive/landmine/IED,JNIM: Jama'ah Nusrah al-Islam wal Muslimin,,2,Military Forces of Mali (2021-),Wagner Group,1,12,,466,Western Africa,Mali,Mopti,Douentza,Boni,Boni,15.0,-1.9,1,Studio Tamani,National,\"IED hit a convoy; 3 killed, \"\"several\"\" injured.\",3,,1710000000\n");
+        let csv = format!(
+            "{CURRENT}MLI9,2024-03-05,2024,2,Political violence,Explosions/Remote violence,Remote explosive/landmine/IED,JNIM: Jama'ah Nusrah al-Islam wal Muslimin,,2,Military Forces of Mali (2021-),Wagner Group,1,12,,466,Western Africa,Mali,Mopti,Douentza,Boni,Boni,15.0,-1.9,1,Studio Tamani,National,\"IED hit a convoy; 3 killed, \"\"several\"\" injured.\",3,,1710000000\n"
+        );
         let (ok, bad, _) = read(&csv);
         assert!(bad.is_empty(), "{bad:?}");
         let inc = Incident {

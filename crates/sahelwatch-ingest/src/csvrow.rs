@@ -38,7 +38,10 @@ pub enum FileError {
     #[error("the header is not valid UTF-8")]
     HeaderNotUtf8,
     #[error("this is not {format}: the header lacks the column(s) {missing}")]
-    MissingColumns { format: &'static str, missing: String },
+    MissingColumns {
+        format: &'static str,
+        missing: String,
+    },
     #[error("line {line}: {reason}")]
     Line { line: u64, reason: String },
     #[error("could not read the file: {0}")]
@@ -57,10 +60,18 @@ impl Columns {
         let mut names = Vec::with_capacity(header.len());
         for (i, f) in header.iter().enumerate() {
             let s = std::str::from_utf8(f).map_err(|_| FileError::HeaderNotUtf8)?;
-            let s = if i == 0 { s.trim_start_matches('\u{feff}') } else { s };
+            let s = if i == 0 {
+                s.trim_start_matches('\u{feff}')
+            } else {
+                s
+            };
             names.push(s.trim().to_ascii_lowercase());
         }
-        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         Ok(Columns { names, index })
     }
 
@@ -77,7 +88,10 @@ impl Columns {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(FileError::MissingColumns { format, missing: missing.join(", ") })
+            Err(FileError::MissingColumns {
+                format,
+                missing: missing.join(", "),
+            })
         }
     }
 
@@ -110,7 +124,11 @@ impl<'a> Row<'a> {
                 line: self.line,
                 column: None,
                 value: None,
-                reason: format!("expected {} fields, found {}", self.cols.len(), self.rec.len()),
+                reason: format!(
+                    "expected {} fields, found {}",
+                    self.cols.len(),
+                    self.rec.len()
+                ),
             });
         }
         for (i, f) in self.rec.iter().enumerate() {
@@ -169,7 +187,8 @@ impl<'a> Row<'a> {
 
     pub fn count(&self, name: &str) -> Result<u32, RowIssue> {
         let n = self.int(name)?;
-        u32::try_from(n).map_err(|_| self.issue(name, self.text(name), "must be a whole number >= 0"))
+        u32::try_from(n)
+            .map_err(|_| self.issue(name, self.text(name), "must be a whole number >= 0"))
     }
 
     pub fn float(&self, name: &str) -> Result<f64, RowIssue> {
@@ -195,7 +214,11 @@ pub fn parse_int(t: &str) -> Option<i64> {
 
 /// Split an ACLED-style "a; b; c" list, dropping empty items.
 pub fn split_list(t: &str) -> Vec<String> {
-    t.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    t.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub fn truncate(s: &str, max: usize) -> String {
@@ -212,7 +235,9 @@ pub fn truncate(s: &str, max: usize) -> String {
 /// (optionally followed by a time), `02 November 2022`, `02-November-2022`, `02-Nov-2022`.
 pub fn parse_date(t: &str) -> Option<chrono::NaiveDate> {
     use chrono::NaiveDate;
-    let iso = t.get(..10).filter(|_| t.len() == 10 || matches!(t.as_bytes().get(10), Some(b' ' | b'T')));
+    let iso = t
+        .get(..10)
+        .filter(|_| t.len() == 10 || matches!(t.as_bytes().get(10), Some(b' ' | b'T')));
     if let Some(d) = iso.and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()) {
         return Some(d);
     }
@@ -245,7 +270,10 @@ pub fn csv_error(e: csv::Error) -> FileError {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     match e.into_kind() {
         csv::ErrorKind::Io(io) => FileError::Io(io),
-        other => FileError::Line { line, reason: format!("{other:?}") },
+        other => FileError::Line {
+            line,
+            reason: format!("{other:?}"),
+        },
     }
 }
 
@@ -256,7 +284,13 @@ mod tests {
     #[test]
     fn dates_in_the_formats_exports_use() {
         let d = chrono::NaiveDate::from_ymd_opt(2022, 11, 2).unwrap();
-        for s in ["2022-11-02", "02 November 2022", "02-November-2022", "02-Nov-2022", "2022-11-02 00:00:00.000"] {
+        for s in [
+            "2022-11-02",
+            "02 November 2022",
+            "02-November-2022",
+            "02-Nov-2022",
+            "2022-11-02 00:00:00.000",
+        ] {
             assert_eq!(parse_date(s), Some(d), "{s}");
         }
         for s in ["2022-13-02", "11/02/2022", "2022-11-0", "yesterday", ""] {

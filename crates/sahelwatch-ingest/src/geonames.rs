@@ -19,7 +19,13 @@ pub struct GeonamesReader<R: BufRead> {
 
 impl<R: BufRead> GeonamesReader<R> {
     pub fn new(r: R) -> Self {
-        GeonamesReader { r, line: 0, bytes: 0, buf: Vec::new(), fatal: None }
+        GeonamesReader {
+            r,
+            line: 0,
+            bytes: 0,
+            buf: Vec::new(),
+            fatal: None,
+        }
     }
 
     pub fn bytes_read(&self) -> u64 {
@@ -57,11 +63,18 @@ pub fn parse_line(line_no: u64, line: &str) -> Result<Place, RowIssue> {
             reason: format!("expected 19 tab-separated fields, found {}", f.len()),
         });
     }
-    let id: i64 = f[0].parse().map_err(|_| issue(line_no, "geonameid", f[0], "is not a whole number"))?;
+    let id: i64 = f[0]
+        .parse()
+        .map_err(|_| issue(line_no, "geonameid", f[0], "is not a whole number"))?;
     let coord = |i: usize, name: &str, max: f64| -> Result<f64, RowIssue> {
         match f[i].parse::<f64>() {
             Ok(v) if v.is_finite() && v.abs() <= max => Ok(v),
-            Ok(_) => Err(issue(line_no, name, f[i], &format!("is outside -{max}..{max}"))),
+            Ok(_) => Err(issue(
+                line_no,
+                name,
+                f[i],
+                &format!("is outside -{max}..{max}"),
+            )),
             Err(_) => Err(issue(line_no, name, f[i], "is not a number")),
         }
     };
@@ -72,17 +85,27 @@ pub fn parse_line(line_no: u64, line: &str) -> Result<Place, RowIssue> {
     }
     let country = match f[8].trim() {
         "" => None,
-        cc => Some(CountryCode::parse(cc).ok_or_else(|| issue(line_no, "country code", cc, "is not an ISO 3166-1 code"))?),
+        cc => Some(
+            CountryCode::parse(cc)
+                .ok_or_else(|| issue(line_no, "country code", cc, "is not an ISO 3166-1 code"))?,
+        ),
     };
     let population = match f[14].trim() {
         "" => 0,
-        p => p.parse().map_err(|_| issue(line_no, "population", p, "is not a whole number"))?,
+        p => p
+            .parse()
+            .map_err(|_| issue(line_no, "population", p, "is not a whole number"))?,
     };
     Ok(Place {
         id,
         name: f[1].trim().to_string(),
         ascii_name: f[2].trim().to_string(),
-        alternate_names: f[3].split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        alternate_names: f[3]
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         latitude,
         longitude,
         feature_class: f[6].trim().to_string(),
@@ -140,7 +163,9 @@ pub fn check_first_line(first: &str) -> Result<(), FileError> {
     } else {
         Err(FileError::Line {
             line: 1,
-            reason: format!("this is not a GeoNames dump: expected 19 tab-separated fields, found {n}"),
+            reason: format!(
+                "this is not a GeoNames dump: expected 19 tab-separated fields, found {n}"
+            ),
         })
     }
 }

@@ -37,8 +37,20 @@ use std::io::Read;
 pub const DATASET: &str = "ucdp-ged";
 
 const REQUIRED: &[&str] = &[
-    "id", "type_of_violence", "side_a", "side_b", "where_prec", "latitude", "longitude", "country",
-    "date_prec", "date_start", "date_end", "best", "high", "low",
+    "id",
+    "type_of_violence",
+    "side_a",
+    "side_b",
+    "where_prec",
+    "latitude",
+    "longitude",
+    "country",
+    "date_prec",
+    "date_start",
+    "date_end",
+    "best",
+    "high",
+    "low",
 ];
 
 /// Streaming reader of a UCDP GED CSV file.
@@ -57,16 +69,31 @@ impl<R: Read> UcdpReader<R> {
         let header = csvrow::read_header(&mut rdr)?;
         let cols = Columns::from_header(&header)?;
         cols.require("a UCDP GED export", REQUIRED)?;
-        Ok(UcdpReader { rdr, cols, rec: ByteRecord::new(), seen: HashMap::new(), fatal: None, done: false })
+        Ok(UcdpReader {
+            rdr,
+            cols,
+            rec: ByteRecord::new(),
+            seen: HashMap::new(),
+            fatal: None,
+            done: false,
+        })
     }
 
     fn parse(&mut self, rec: &ByteRecord, line: u64) -> Result<IncidentData, RowIssue> {
-        let row = Row { line, rec, cols: &self.cols };
+        let row = Row {
+            line,
+            rec,
+            cols: &self.cols,
+        };
         row.check_shape()?;
         let data = parse_row(&row)?;
         let id = data.external_id.clone().unwrap_or_default();
         if let Some(first) = self.seen.get(&id) {
-            return Err(row.issue("id", &id, format!("duplicate id: the same id is on line {first}")));
+            return Err(row.issue(
+                "id",
+                &id,
+                format!("duplicate id: the same id is on line {first}"),
+            ));
         }
         self.seen.insert(id, line);
         Ok(data)
@@ -104,16 +131,25 @@ fn parse_row(row: &Row<'_>) -> Result<IncidentData, RowIssue> {
     };
     let date = |name: &str| -> Result<chrono::NaiveDate, RowIssue> {
         let t = row.required(name)?;
-        csvrow::parse_date(t).ok_or_else(|| row.issue(name, t, "is not a date (expected YYYY-MM-DD)"))
+        csvrow::parse_date(t)
+            .ok_or_else(|| row.issue(name, t, "is not a date (expected YYYY-MM-DD)"))
     };
     let event_date = date("date_start")?;
     let event_date_end = date("date_end")?;
     let country = {
-        let gw = row.opt_int("country_id")?.and_then(|n| u16::try_from(n).ok());
+        let gw = row
+            .opt_int("country_id")?
+            .and_then(|n| u16::try_from(n).ok());
         let name = row.required("country")?;
         gw.and_then(country::from_gleditsch_ward)
             .or_else(|| CountryCode::parse(name))
-            .ok_or_else(|| row.issue("country", name, "is not a known country (nor is country_id a known Gleditsch-Ward number)"))?
+            .ok_or_else(|| {
+                row.issue(
+                    "country",
+                    name,
+                    "is not a known country (nor is country_id a known Gleditsch-Ward number)",
+                )
+            })?
     };
     let location = Location {
         country,
@@ -189,7 +225,10 @@ impl<R: Read + Send> Iterator for UcdpReader<R> {
         let out = match self.rdr.read_byte_record(&mut rec) {
             Ok(true) => {
                 let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                Some(self.parse(&rec, line).map(|data| ParsedIncident { line, data }))
+                Some(
+                    self.parse(&rec, line)
+                        .map(|data| ParsedIncident { line, data }),
+                )
             }
             Ok(false) => {
                 self.done = true;
@@ -231,8 +270,17 @@ mod tests {
 
     const HEADER: &str = "id,relid,year,active_year,code_status,type_of_violence,conflict_dset_id,conflict_new_id,conflict_name,dyad_dset_id,dyad_new_id,dyad_name,side_a_dset_id,side_a_new_id,side_a,side_b_dset_id,side_b_new_id,side_b,number_of_sources,source_article,source_office,source_date,source_headline,source_original,where_prec,where_coordinates,where_description,adm_1,adm_2,latitude,longitude,geom_wkt,priogrid_gid,country,country_id,region,event_clarity,date_prec,date_start,date_end,deaths_a,deaths_b,deaths_civilians,deaths_unknown,best,high,low,gwnoa,gwnob\n";
 
-    fn row(tov: &str, where_prec: &str, date_prec: &str, best: &str, low: &str, high: &str) -> String {
-        format!("{HEADER}412.0,MLI-2019-1,2019.0,1.0,Clear,{tov},1,1,Mali: Government,1,1,Government of Mali - JNIM,1,1,Government of Mali,2,2,JNIM,1.0,art,Reuters;AFP,2019-01-01,Attack near Boni,src,{where_prec},Boni village,near Boni,Mopti region,Douentza cercle,15.0,-1.9,POINT (-1.9 15.0),1,Mali,432.0,Africa,1.0,{date_prec},2019-01-01,2019-01-03,1,2,0,0,{best},{high},{low},432.0,\n")
+    fn row(
+        tov: &str,
+        where_prec: &str,
+        date_prec: &str,
+        best: &str,
+        low: &str,
+        high: &str,
+    ) -> String {
+        format!(
+            "{HEADER}412.0,MLI-2019-1,2019.0,1.0,Clear,{tov},1,1,Mali: Government,1,1,Government of Mali - JNIM,1,1,Government of Mali,2,2,JNIM,1.0,art,Reuters;AFP,2019-01-01,Attack near Boni,src,{where_prec},Boni village,near Boni,Mopti region,Douentza cercle,15.0,-1.9,POINT (-1.9 15.0),1,Mali,432.0,Africa,1.0,{date_prec},2019-01-01,2019-01-03,1,2,0,0,{best},{high},{low},432.0,\n"
+        )
     }
 
     fn read(csv: &str) -> (Vec<ParsedIncident>, Vec<RowIssue>) {
@@ -258,9 +306,23 @@ mod tests {
         assert_eq!(d.location.geo_precision, Precision::COARSE);
         assert_eq!(d.time_precision, Precision::NEAR);
         assert_eq!(d.location.country.as_str(), "ML");
-        assert_eq!(d.fatalities, Fatalities { best: 3, low: Some(2), high: Some(5) });
-        assert_eq!(d.original.get("type_of_violence").map(String::as_str), Some("3.0"));
-        assert_eq!(d.original.len(), 48, "every non-empty original column is kept");
+        assert_eq!(
+            d.fatalities,
+            Fatalities {
+                best: 3,
+                low: Some(2),
+                high: Some(5)
+            }
+        );
+        assert_eq!(
+            d.original.get("type_of_violence").map(String::as_str),
+            Some("3.0")
+        );
+        assert_eq!(
+            d.original.len(),
+            48,
+            "every non-empty original column is kept"
+        );
         assert_eq!(d.sources, vec!["Reuters", "AFP"]);
     }
 
@@ -280,6 +342,13 @@ mod tests {
         // Real UCDP GED 23.1 row 236880: best 2, low 3, high 3.
         let (ok, bad) = read(&row("1", "1", "1", "2.0", "3.0", "3.0"));
         assert!(bad.is_empty(), "{bad:?}");
-        assert_eq!(ok[0].data.fatalities, Fatalities { best: 2, low: Some(3), high: Some(3) });
+        assert_eq!(
+            ok[0].data.fatalities,
+            Fatalities {
+                best: 2,
+                low: Some(3),
+                high: Some(3)
+            }
+        );
     }
 }

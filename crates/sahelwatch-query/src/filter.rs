@@ -20,12 +20,24 @@ impl BBox {
     pub fn parse(s: &str) -> Result<BBox, String> {
         let v: Vec<f64> = s
             .split(',')
-            .map(|p| p.trim().parse::<f64>().map_err(|_| format!("'{p}' is not a number")))
+            .map(|p| {
+                p.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("'{p}' is not a number"))
+            })
             .collect::<Result<_, _>>()?;
         if v.len() != 4 {
-            return Err(format!("expected min_lon,min_lat,max_lon,max_lat (4 numbers), got {}", v.len()));
+            return Err(format!(
+                "expected min_lon,min_lat,max_lon,max_lat (4 numbers), got {}",
+                v.len()
+            ));
         }
-        let b = BBox { min_lon: v[0], min_lat: v[1], max_lon: v[2], max_lat: v[3] };
+        let b = BBox {
+            min_lon: v[0],
+            min_lat: v[1],
+            max_lon: v[2],
+            max_lat: v[3],
+        };
         if v.iter().any(|x| !x.is_finite()) {
             return Err("coordinates must be finite".into());
         }
@@ -36,7 +48,9 @@ impl BBox {
             return Err("latitudes must be within -90..90".into());
         }
         if b.min_lon > b.max_lon || b.min_lat > b.max_lat {
-            return Err("min must not exceed max (boxes across the antimeridian are not supported)".into());
+            return Err(
+                "min must not exceed max (boxes across the antimeridian are not supported)".into(),
+            );
         }
         Ok(b)
     }
@@ -60,9 +74,15 @@ impl Near {
             return Err(format!("longitude {lon} is outside -180..180"));
         }
         if !radius_km.is_finite() || radius_km <= 0.0 || radius_km > 20_000.0 {
-            return Err(format!("radius_km {radius_km} must be > 0 and at most 20000"));
+            return Err(format!(
+                "radius_km {radius_km} must be > 0 and at most 20000"
+            ));
         }
-        Ok(Near { lat, lon, radius_km })
+        Ok(Near {
+            lat,
+            lon,
+            radius_km,
+        })
     }
 }
 
@@ -111,7 +131,9 @@ impl Sort {
             "event_date" | "date" => Ok(Sort::DateAsc),
             "-fatalities" => Ok(Sort::FatalitiesDesc),
             "fatalities" => Ok(Sort::FatalitiesAsc),
-            _ => Err(format!("'{s}' is not a sort order (use event_date, -event_date, fatalities or -fatalities)")),
+            _ => Err(format!(
+                "'{s}' is not a sort order (use event_date, -event_date, fatalities or -fatalities)"
+            )),
         }
     }
 
@@ -154,16 +176,30 @@ impl Cursor {
             .map_err(|_| CursorError::Malformed)?;
         let raw = String::from_utf8(raw).map_err(|_| CursorError::Malformed)?;
         let mut parts = raw.split(':');
-        let tag = parts.next().and_then(|t| t.chars().next()).ok_or(CursorError::Malformed)?;
-        let key = parts.next().and_then(|k| k.parse().ok()).ok_or(CursorError::Malformed)?;
-        let id = parts.next().and_then(|k| k.parse().ok()).ok_or(CursorError::Malformed)?;
+        let tag = parts
+            .next()
+            .and_then(|t| t.chars().next())
+            .ok_or(CursorError::Malformed)?;
+        let key = parts
+            .next()
+            .and_then(|k| k.parse().ok())
+            .ok_or(CursorError::Malformed)?;
+        let id = parts
+            .next()
+            .and_then(|k| k.parse().ok())
+            .ok_or(CursorError::Malformed)?;
         if parts.next().is_some() {
             return Err(CursorError::Malformed);
         }
-        let found = [Sort::DateDesc, Sort::DateAsc, Sort::FatalitiesDesc, Sort::FatalitiesAsc]
-            .into_iter()
-            .find(|s| s.tag() == tag)
-            .ok_or(CursorError::Malformed)?;
+        let found = [
+            Sort::DateDesc,
+            Sort::DateAsc,
+            Sort::FatalitiesDesc,
+            Sort::FatalitiesAsc,
+        ]
+        .into_iter()
+        .find(|s| s.tag() == tag)
+        .ok_or(CursorError::Malformed)?;
         if found != sort {
             return Err(CursorError::WrongSort);
         }
@@ -212,16 +248,33 @@ mod tests {
         assert!(BBox::parse("-1,13,1,15").is_ok());
         assert!(BBox::parse("-1,13,1").unwrap_err().contains("4 numbers"));
         assert!(BBox::parse("-1,95,1,96").unwrap_err().contains("latitudes"));
-        assert!(BBox::parse("1,13,-1,15").unwrap_err().contains("min must not exceed max"));
+        assert!(
+            BBox::parse("1,13,-1,15")
+                .unwrap_err()
+                .contains("min must not exceed max")
+        );
         assert!(BBox::parse("a,13,1,15").unwrap_err().contains("'a'"));
     }
 
     #[test]
     fn cursor_round_trip_and_tamper_detection() {
-        let c = Cursor { sort: Sort::DateDesc, key: 19000, id: 42 };
+        let c = Cursor {
+            sort: Sort::DateDesc,
+            key: 19000,
+            id: 42,
+        };
         assert_eq!(Cursor::decode(&c.encode(), Sort::DateDesc), Ok(c));
-        assert_eq!(Cursor::decode(&c.encode(), Sort::DateAsc), Err(CursorError::WrongSort));
-        assert_eq!(Cursor::decode("!!!", Sort::DateDesc), Err(CursorError::Malformed));
-        assert_eq!(Cursor::decode("eDox", Sort::DateDesc), Err(CursorError::Malformed));
+        assert_eq!(
+            Cursor::decode(&c.encode(), Sort::DateAsc),
+            Err(CursorError::WrongSort)
+        );
+        assert_eq!(
+            Cursor::decode("!!!", Sort::DateDesc),
+            Err(CursorError::Malformed)
+        );
+        assert_eq!(
+            Cursor::decode("eDox", Sort::DateDesc),
+            Err(CursorError::Malformed)
+        );
     }
 }

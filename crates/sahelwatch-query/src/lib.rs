@@ -17,5 +17,5 @@ mod filter;
 mod snapshot;
 
 pub use filter::{BBox, Cursor, CursorError, Filter, GroupKey, Near, Sort};
-pub use snapshot::{Aggregate, Group, IndexRow, Page, Snapshot};
 pub use sahelwatch_core::Viewer;
+pub use snapshot::{Aggregate, Group, IndexRow, Page, Snapshot};

@@ -358,7 +358,11 @@ impl Compiled {
             // A box that contains the circle, enlarged by 1% against rounding.
             let dlat = (r_m / 6_371_008.8).to_degrees() * 1.01;
             let coslat = n.lat.to_radians().cos().abs();
-            let dlon = if coslat < 1e-6 { 360.0 } else { (dlat / coslat).min(360.0) };
+            let dlon = if coslat < 1e-6 {
+                360.0
+            } else {
+                (dlat / coslat).min(360.0)
+            };
             let nb = (
                 (((n.lat - dlat).max(-90.0)) * 1e6).floor() as i32,
                 (((n.lat + dlat).min(90.0)) * 1e6).ceil() as i32,
@@ -397,15 +401,25 @@ impl Compiled {
             }
         }
         let countries = (!f.countries.is_empty()).then(|| {
-            d.countries.iter().map(|c| f.countries.contains(c)).collect::<Vec<bool>>()
+            d.countries
+                .iter()
+                .map(|c| f.countries.contains(c))
+                .collect::<Vec<bool>>()
         });
         let admin1 = (!f.admin1.is_empty()).then(|| {
             let wanted: Vec<String> = f.admin1.iter().map(|a| fold(a)).collect();
-            d.admin1_key.iter().enumerate().map(|(i, k)| i != 0 && wanted.contains(k)).collect::<Vec<bool>>()
+            d.admin1_key
+                .iter()
+                .enumerate()
+                .map(|(i, k)| i != 0 && wanted.contains(k))
+                .collect::<Vec<bool>>()
         });
         let actors = f.actor.as_ref().map(|a| {
             let needle = fold(a);
-            d.actors.iter().map(|k| k.contains(&needle)).collect::<Vec<bool>>()
+            d.actors
+                .iter()
+                .map(|k| k.contains(&needle))
+                .collect::<Vec<bool>>()
         });
         let dataset = match &f.dataset {
             None => None,
@@ -472,18 +486,20 @@ impl Compiled {
         if !self.visible[s.owner[i] as usize][s.tlp[i] as usize] {
             return false;
         }
-        if !mask_lookup(&self.countries, s.country[i] as usize) || !mask_lookup(&self.admin1, s.admin1[i] as usize) {
+        if !mask_lookup(&self.countries, s.country[i] as usize)
+            || !mask_lookup(&self.admin1, s.admin1[i] as usize)
+        {
             return false;
         }
-        if let Some(ds) = self.dataset {
-            if s.dataset[i] != ds {
-                return false;
-            }
+        if let Some(ds) = self.dataset
+            && s.dataset[i] != ds
+        {
+            return false;
         }
-        if let Some(m) = &self.actors {
-            if !s.actors(i).iter().any(|&a| m[a as usize]) {
-                return false;
-            }
+        if let Some(m) = &self.actors
+            && !s.actors(i).iter().any(|&a| m[a as usize])
+        {
+            return false;
         }
         if let Some((center, r_m)) = self.near {
             let p = Point::new(s.lon[i] as f64 / 1e6, s.lat[i] as f64 / 1e6);
@@ -491,10 +507,10 @@ impl Compiled {
                 return false;
             }
         }
-        if let Some(ids) = &self.only_ids {
-            if !ids.contains(&s.id[i]) {
-                return false;
-            }
+        if let Some(ids) = &self.only_ids
+            && !ids.contains(&s.id[i])
+        {
+            return false;
         }
         true
     }
@@ -517,7 +533,12 @@ impl Snapshot {
     }
 
     fn from_parts(main: Segment, delta: Segment, dicts: Dicts, seq: i64) -> Snapshot {
-        let mut by_id: Vec<(i64, u32)> = main.id.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+        let mut by_id: Vec<(i64, u32)> = main
+            .id
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as u32))
+            .collect();
         by_id.sort_unstable();
         Snapshot {
             seq,
@@ -658,7 +679,14 @@ impl Snapshot {
     }
 
     /// One page of the incidents matching `filter` that `viewer` may see.
-    pub fn search(&self, filter: &Filter, viewer: &Viewer, sort: Sort, after: Option<Cursor>, limit: usize) -> Page {
+    pub fn search(
+        &self,
+        filter: &Filter,
+        viewer: &Viewer,
+        sort: Sort,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Page {
         let limit = limit.max(1);
         let mut c = Compiled::new(filter, viewer, &self.dicts);
         let mut ids = Vec::with_capacity(limit + 1);
@@ -681,7 +709,11 @@ impl Snapshot {
                     |s, i| {
                         if let Some(cur) = after {
                             let k = (s.day[i] as i64, s.id[i]);
-                            let past = if desc { k < (cur.key, cur.id) } else { k > (cur.key, cur.id) };
+                            let past = if desc {
+                                k < (cur.key, cur.id)
+                            } else {
+                                k > (cur.key, cur.id)
+                            };
                             if !past {
                                 return true;
                             }
@@ -696,8 +728,11 @@ impl Snapshot {
                     },
                     desc,
                 );
-                let next = (more && !ids.is_empty())
-                    .then(|| Cursor { sort, key: last_key, id: *ids.last().unwrap_or(&0) });
+                let next = (more && !ids.is_empty()).then(|| Cursor {
+                    sort,
+                    key: last_key,
+                    id: *ids.last().unwrap_or(&0),
+                });
                 Page { ids, next }
             }
             Sort::FatalitiesDesc | Sort::FatalitiesAsc => {
@@ -731,7 +766,10 @@ impl Snapshot {
                     let (k, id) = hits[hits.len() - 1];
                     Cursor { sort, key: k, id }
                 });
-                Page { ids: hits.into_iter().map(|h| h.1).collect(), next }
+                Page {
+                    ids: hits.into_iter().map(|h| h.1).collect(),
+                    next,
+                }
             }
         }
     }
@@ -761,7 +799,9 @@ impl Snapshot {
             match k {
                 GroupKey::Country => s.country[i] as i64,
                 GroupKey::Admin1 => s.admin1[i] as i64,
-                GroupKey::EventType => SubEventType::from_code(s.sub[i]).map(|t| t.event_type().code()).unwrap_or(0) as i64,
+                GroupKey::EventType => SubEventType::from_code(s.sub[i])
+                    .map(|t| t.event_type().code())
+                    .unwrap_or(0) as i64,
                 GroupKey::SubEventType => s.sub[i] as i64,
                 GroupKey::Year => date_of(s.day[i]).year() as i64,
                 GroupKey::Month => {
@@ -792,10 +832,22 @@ impl Snapshot {
         let d = &self.dicts;
         let label = |k: GroupKey, v: i64| -> String {
             match k {
-                GroupKey::Country => d.countries.get(v as usize).map(|c| c.to_string()).unwrap_or_default(),
-                GroupKey::Admin1 => d.admin1_display.get(v as usize).cloned().unwrap_or_default(),
-                GroupKey::EventType => EventType::from_code(v as u8).map(|t| t.label().to_string()).unwrap_or_default(),
-                GroupKey::SubEventType => SubEventType::from_code(v as u8).map(|t| t.label().to_string()).unwrap_or_default(),
+                GroupKey::Country => d
+                    .countries
+                    .get(v as usize)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                GroupKey::Admin1 => d
+                    .admin1_display
+                    .get(v as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+                GroupKey::EventType => EventType::from_code(v as u8)
+                    .map(|t| t.label().to_string())
+                    .unwrap_or_default(),
+                GroupKey::SubEventType => SubEventType::from_code(v as u8)
+                    .map(|t| t.label().to_string())
+                    .unwrap_or_default(),
                 GroupKey::Year => v.to_string(),
                 GroupKey::Month => format!("{:04}-{:02}", v.div_euclid(12), v.rem_euclid(12) + 1),
                 GroupKey::Dataset => d.datasets.get(v as usize).cloned().unwrap_or_default(),
@@ -804,13 +856,21 @@ impl Snapshot {
         let mut out: Vec<Group> = groups
             .into_iter()
             .map(|(k, (n, f))| Group {
-                keys: keys.iter().enumerate().map(|(i, key)| label(*key, k[i])).collect(),
+                keys: keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, key)| label(*key, k[i]))
+                    .collect(),
                 count: n,
                 fatalities: f,
             })
             .collect();
         out.sort_by(|a, b| a.keys.cmp(&b.keys));
-        Aggregate { count, fatalities, groups: out }
+        Aggregate {
+            count,
+            fatalities,
+            groups: out,
+        }
     }
 }
 

@@ -1,1 +1,98 @@
-//! placeholder
+//! The sahelwatch HTTP API under `/api/v1`, built with axum, documented by an
+//! OpenAPI 3.1 document generated from the handlers (utoipa) and served at
+//! `/api/v1/openapi.json`. Routes live in `routes/<resource>.rs`; every error
+//! goes through the one catalogue in [`error`].
+//!
+//! [`router`] builds the whole application from a state, so tests can call it
+//! directly; [`serve`] runs it on a listener.
+//!
+//! This crate holds no business logic and no SQL: it parses, calls
+//! `sahelwatch-app`, and renders.
+
+pub mod error;
+pub mod routes;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::Html;
+use error::{ApiError, Code};
+use sahelwatch_app::App;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sahelwatch API",
+        description = "Security incidents of the Sahel: search, counts, exports and the gazetteer. \
+            Errors are JSON objects {message, code, type, details}.",
+        license(name = "AGPL-3.0-or-later"),
+    ),
+    tags(
+        (name = "incidents", description = "Security incidents in the ACLED vocabulary"),
+        (name = "places", description = "The GeoNames gazetteer"),
+        (name = "system", description = "Service state"),
+    )
+)]
+struct ApiDoc;
+
+/// Largest request body accepted (no endpoint takes a body yet).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The router and the OpenAPI document it implements.
+pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::incidents::router())
+        .merge(routes::places::router())
+        .merge(routes::system::router())
+        .split_for_parts();
+    let doc_json = Arc::new(doc.clone());
+    let router = api
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = Arc::clone(&doc_json);
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
+        .route("/", axum::routing::get(index))
+        .fallback(|| async { ApiError::new(Code::RouteNotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                Code::MethodNotAllowed,
+                "this route does not accept that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    (router, doc)
+}
+
+/// The application router.
+pub fn router(state: AppState) -> Router {
+    router_and_doc(state).0
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}
+
+/// Serve until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

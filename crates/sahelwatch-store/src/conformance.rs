@@ -11,7 +11,8 @@ use crate::{ImportJob, ImportMsg, Store};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::Rng;
 use sahelwatch_core::{
-    Actors, CountryCode, Fatalities, IncidentData, Inter, Location, OrgId, Place, Precision, SubEventType, Tlp,
+    Actors, CountryCode, Fatalities, IncidentData, Inter, Location, OrgId, Place, Precision,
+    SubEventType, Tlp,
 };
 use sahelwatch_ingest::RowIssue;
 use std::collections::BTreeMap;
@@ -27,7 +28,8 @@ pub struct TestDb {
 
 /// Admin URL of the PostgreSQL server used by tests.
 pub fn pg_admin_url() -> String {
-    std::env::var("SAHELWATCH_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("SAHELWATCH_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn with_dbname(url: &str, name: &str) -> String {
@@ -42,14 +44,24 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let location = dir.path().join("test.db").display().to_string();
         let store = crate::open(&location).await.expect("open sqlite");
-        TestDb { store, location, _dir: Some(dir), pg_name: None }
+        TestDb {
+            store,
+            location,
+            _dir: Some(dir),
+            pg_name: None,
+        }
     }
 
     /// An empty PostgreSQL database (PostGIS installed by the migrations).
     pub async fn postgres() -> TestDb {
         let (location, name) = Self::fresh_pg_database().await;
         let store = crate::open(&location).await.expect("open postgres");
-        TestDb { store, location, _dir: None, pg_name: Some(name) }
+        TestDb {
+            store,
+            location,
+            _dir: None,
+            pg_name: Some(name),
+        }
     }
 
     /// Create an empty database and return (url, name) without opening a store.
@@ -60,13 +72,21 @@ impl TestDb {
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for these tests: {e}"));
         tokio::spawn(conn);
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
         (with_dbname(&admin, &name), name)
     }
 
     /// Wrap an already-created PostgreSQL database so it is dropped afterwards.
     pub fn adopt_pg(store: Arc<dyn Store>, location: String, name: String) -> TestDb {
-        TestDb { store, location, _dir: None, pg_name: Some(name) }
+        TestDb {
+            store,
+            location,
+            _dir: None,
+            pg_name: Some(name),
+        }
     }
 }
 
@@ -76,12 +96,20 @@ impl Drop for TestDb {
             let admin = pg_admin_url();
             // Drop on a separate thread with its own runtime: Drop cannot await.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async move {
-                        if let Ok((client, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                        if let Ok((client, conn)) =
+                            tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
+                        {
                             tokio::spawn(conn);
-                            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                            let _ = client
+                                .batch_execute(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
                         }
                     });
                 }
@@ -108,7 +136,10 @@ pub fn full_incident(external_id: &str) -> IncidentData {
             assoc_actor_1: vec!["Fulani Ethnic Militia (Niger)".into()],
             inter1: Some(Inter::RebelGroups),
             actor2: Some("Civilians (Morocco)".into()),
-            assoc_actor_2: vec!["Truck drivers (Morocco)".into(), "Labour Group (Morocco)".into()],
+            assoc_actor_2: vec![
+                "Truck drivers (Morocco)".into(),
+                "Labour Group (Morocco)".into(),
+            ],
             inter2: Some(Inter::Civilians),
         },
         civilian_targeting: true,
@@ -123,8 +154,13 @@ pub fn full_incident(external_id: &str) -> IncidentData {
             longitude: -0.032612,
             geo_precision: Precision::NEAR,
         },
-        fatalities: Fatalities { best: 0, low: Some(0), high: Some(2) },
-        notes: "Quatre chauffeurs marocains enlevés sur l'axe Dori–Téra; \"EIGS\" soupçonné.".into(),
+        fatalities: Fatalities {
+            best: 0,
+            low: Some(0),
+            high: Some(2),
+        },
+        notes: "Quatre chauffeurs marocains enlevés sur l'axe Dori–Téra; \"EIGS\" soupçonné."
+            .into(),
         sources: vec!["Le Faso".into(), "Hespress".into()],
         source_scale: Some("National-International".into()),
         tags: vec!["hostages=4".into()],
@@ -143,7 +179,10 @@ pub fn bare_incident(external_id: &str, day: u32) -> IncidentData {
         time_precision: Precision::EXACT,
         sub_event_type: SubEventType::ArmedClash,
         disorder_type: None,
-        actors: Actors { actor1: Some("JNIM: Jama'ah Nusrah al-Islam wal Muslimin".into()), ..Default::default() },
+        actors: Actors {
+            actor1: Some("JNIM: Jama'ah Nusrah al-Islam wal Muslimin".into()),
+            ..Default::default()
+        },
         civilian_targeting: false,
         location: Location {
             country: CountryCode::parse("ML").expect("ML"),
@@ -156,7 +195,11 @@ pub fn bare_incident(external_id: &str, day: u32) -> IncidentData {
             longitude: -4.2,
             geo_precision: Precision::EXACT,
         },
-        fatalities: Fatalities { best: day, low: None, high: None },
+        fatalities: Fatalities {
+            best: day,
+            low: None,
+            high: None,
+        },
         notes: String::new(),
         sources: Vec::new(),
         source_scale: None,
@@ -175,7 +218,10 @@ pub fn job(owner: OrgId, tlp: Tlp, strict: bool) -> ImportJob {
         owner,
         tlp,
         strict,
-        started_at: Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).single().expect("time"),
+        started_at: Utc
+            .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+            .single()
+            .expect("time"),
     }
 }
 
@@ -194,7 +240,13 @@ pub async fn import(
                 return;
             }
         }
-        let _ = tx.send(ImportMsg::Finish { commit, rows_read: n, refused: Vec::<RowIssue>::new() }).await;
+        let _ = tx
+            .send(ImportMsg::Finish {
+                commit,
+                rows_read: n,
+                refused: Vec::<RowIssue>::new(),
+            })
+            .await;
     });
     let out = store.import_incidents(job, rx).await;
     feeder.await.expect("feeder");
@@ -202,13 +254,29 @@ pub async fn import(
 }
 
 pub async fn migrations_are_idempotent_and_orgs_unique(db: &TestDb) {
-    let again = crate::open(&db.location).await.expect("reopen applies no migration twice");
+    let again = crate::open(&db.location)
+        .await
+        .expect("reopen applies no migration twice");
     let a = db.store.ensure_org("Sahel Watch NGO").await.expect("org");
-    let b = again.ensure_org("Sahel Watch NGO").await.expect("org again");
+    let b = again
+        .ensure_org("Sahel Watch NGO")
+        .await
+        .expect("org again");
     assert_eq!(a, b);
-    let c = db.store.ensure_org("Agence Nationale").await.expect("org 2");
+    let c = db
+        .store
+        .ensure_org("Agence Nationale")
+        .await
+        .expect("org 2");
     assert_ne!(a.id, c.id);
-    let names: Vec<String> = db.store.orgs().await.expect("orgs").into_iter().map(|o| o.name).collect();
+    let names: Vec<String> = db
+        .store
+        .orgs()
+        .await
+        .expect("orgs")
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
     assert_eq!(names, vec!["Sahel Watch NGO", "Agence Nationale"]);
 }
 
@@ -216,7 +284,9 @@ pub async fn incidents_round_trip_exactly(db: &TestDb) {
     let s = &db.store;
     let org = s.ensure_org("owner").await.expect("org");
     let rows = vec![full_incident("BFO1"), bare_incident("MLI2", 3)];
-    let out = import(s, job(org.id, Tlp::Amber, false), rows.clone(), true).await.expect("import");
+    let out = import(s, job(org.id, Tlp::Amber, false), rows.clone(), true)
+        .await
+        .expect("import");
     assert!(out.committed && out.import_id.is_some());
     assert_eq!((out.inserted, out.updated, out.unchanged), (2, 0, 0));
     let seq = s.incident_seq().await.expect("seq");
@@ -225,46 +295,83 @@ pub async fn incidents_round_trip_exactly(db: &TestDb) {
     let ids: Vec<i64> = idx.iter().map(|r| r.id).collect();
     let back = s.incidents_by_ids(&ids).await.expect("by ids");
     for (stored, row) in back.iter().zip(&idx) {
-        let want = rows.iter().find(|r| r.external_id == stored.data.external_id).expect("match");
+        let want = rows
+            .iter()
+            .find(|r| r.external_id == stored.data.external_id)
+            .expect("match");
         assert_eq!(&stored.data, want, "every field comes back as it went in");
         assert_eq!(stored.owner_org, org.id);
         assert_eq!(stored.tlp, Tlp::Amber);
         assert_eq!(row.tlp, Tlp::Amber);
         assert_eq!(row.owner_org, org.id);
-        let (rid, by_uid) = s.incident_by_uid(stored.id).await.expect("by uid").expect("found");
+        let (rid, by_uid) = s
+            .incident_by_uid(stored.id)
+            .await
+            .expect("by uid")
+            .expect("found");
         assert_eq!(rid, row.id);
         assert_eq!(&by_uid, stored);
     }
-    let full = idx.iter().find(|r| r.event_date == NaiveDate::from_ymd_opt(2025, 1, 18).expect("d")).expect("full");
-    assert_eq!(full.actors.len(), 5, "main and associated actors are all indexed");
+    let full = idx
+        .iter()
+        .find(|r| r.event_date == NaiveDate::from_ymd_opt(2025, 1, 18).expect("d"))
+        .expect("full");
+    assert_eq!(
+        full.actors.len(),
+        5,
+        "main and associated actors are all indexed"
+    );
     assert_eq!(full.admin1.as_deref(), Some("Sahel"));
-    assert!(s.incident_by_uid(uuid::Uuid::new_v4()).await.expect("lookup").is_none());
+    assert!(
+        s.incident_by_uid(uuid::Uuid::new_v4())
+            .await
+            .expect("lookup")
+            .is_none()
+    );
 }
 
 pub async fn reimport_is_idempotent_and_updates_only_changes(db: &TestDb) {
     let s = &db.store;
     let org = s.ensure_org("owner").await.expect("org");
-    let rows: Vec<IncidentData> = (1..=20).map(|i| bare_incident(&format!("MLI{i}"), i)).collect();
-    import(s, job(org.id, Tlp::Clear, false), rows.clone(), true).await.expect("first");
+    let rows: Vec<IncidentData> = (1..=20)
+        .map(|i| bare_incident(&format!("MLI{i}"), i))
+        .collect();
+    import(s, job(org.id, Tlp::Clear, false), rows.clone(), true)
+        .await
+        .expect("first");
     let seq1 = s.incident_seq().await.expect("seq");
-    let out = import(s, job(org.id, Tlp::Clear, false), rows.clone(), true).await.expect("second");
+    let out = import(s, job(org.id, Tlp::Clear, false), rows.clone(), true)
+        .await
+        .expect("second");
     assert_eq!((out.inserted, out.updated, out.unchanged), (0, 0, 20));
     let seq2 = s.incident_seq().await.expect("seq");
-    assert!(s.index_changes(seq1, seq2).await.expect("changes").is_empty(), "an unchanged re-import writes no row");
+    assert!(
+        s.index_changes(seq1, seq2)
+            .await
+            .expect("changes")
+            .is_empty(),
+        "an unchanged re-import writes no row"
+    );
     let mut changed = rows.clone();
     changed[4].fatalities.best = 99;
-    let out = import(s, job(org.id, Tlp::Clear, false), changed, true).await.expect("third");
+    let out = import(s, job(org.id, Tlp::Clear, false), changed, true)
+        .await
+        .expect("third");
     assert_eq!((out.inserted, out.updated, out.unchanged), (0, 1, 19));
     let seq3 = s.incident_seq().await.expect("seq");
     let delta = s.index_changes(seq2, seq3).await.expect("changes");
     assert_eq!(delta.len(), 1);
     assert_eq!(delta[0].fatalities, 99);
     // The same rows under a different marking are a change (of marking).
-    let out = import(s, job(org.id, Tlp::Green, false), rows.clone(), true).await.expect("fourth");
+    let out = import(s, job(org.id, Tlp::Green, false), rows.clone(), true)
+        .await
+        .expect("fourth");
     assert_eq!(out.updated, 20);
     // Another organisation importing the same dataset gets its own copies.
     let other = s.ensure_org("other").await.expect("org");
-    let out = import(s, job(other.id, Tlp::Clear, false), rows, true).await.expect("fifth");
+    let out = import(s, job(other.id, Tlp::Clear, false), rows, true)
+        .await
+        .expect("fifth");
     assert_eq!(out.inserted, 20);
     assert_eq!(s.stats().await.expect("stats").incidents, 40);
 }
@@ -273,18 +380,32 @@ pub async fn refused_and_interrupted_imports_leave_nothing(db: &TestDb) {
     let s = &db.store;
     let org = s.ensure_org("owner").await.expect("org");
     let before = s.incident_seq().await.expect("seq");
-    let out = import(s, job(org.id, Tlp::Clear, true), vec![bare_incident("A1", 1), bare_incident("A2", 2)], false)
-        .await
-        .expect("refused import returns");
+    let out = import(
+        s,
+        job(org.id, Tlp::Clear, true),
+        vec![bare_incident("A1", 1), bare_incident("A2", 2)],
+        false,
+    )
+    .await
+    .expect("refused import returns");
     assert!(!out.committed && out.import_id.is_none());
     assert_eq!(s.stats().await.expect("stats").incidents, 0);
-    assert_eq!(s.incident_seq().await.expect("seq"), before, "a rolled-back import does not move the counter");
+    assert_eq!(
+        s.incident_seq().await.expect("seq"),
+        before,
+        "a rolled-back import does not move the counter"
+    );
 
     // The sender disappears mid-import (a crash, Ctrl-C): nothing is written.
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tx.send(ImportMsg::Rows(vec![bare_incident("B1", 1)])).await.expect("send");
+    tx.send(ImportMsg::Rows(vec![bare_incident("B1", 1)]))
+        .await
+        .expect("send");
     drop(tx);
-    let err = s.import_incidents(job(org.id, Tlp::Clear, false), rx).await.expect_err("interrupted");
+    let err = s
+        .import_incidents(job(org.id, Tlp::Clear, false), rx)
+        .await
+        .expect_err("interrupted");
     assert!(matches!(err, crate::StoreError::ImportInterrupted), "{err}");
     let stats = s.stats().await.expect("stats");
     assert_eq!((stats.incidents, stats.imports), (0, 0));
@@ -294,10 +415,20 @@ pub async fn refused_and_interrupted_imports_leave_nothing(db: &TestDb) {
 pub async fn lookups_by_ids_keep_order_and_skip_missing(db: &TestDb) {
     let s = &db.store;
     let org = s.ensure_org("owner").await.expect("org");
-    let rows: Vec<IncidentData> = (1..=5).map(|i| bare_incident(&format!("X{i}"), i)).collect();
-    import(s, job(org.id, Tlp::Clear, false), rows, true).await.expect("import");
+    let rows: Vec<IncidentData> = (1..=5)
+        .map(|i| bare_incident(&format!("X{i}"), i))
+        .collect();
+    import(s, job(org.id, Tlp::Clear, false), rows, true)
+        .await
+        .expect("import");
     let seq = s.incident_seq().await.expect("seq");
-    let mut ids: Vec<i64> = s.index_changes(0, seq).await.expect("rows").iter().map(|r| r.id).collect();
+    let mut ids: Vec<i64> = s
+        .index_changes(0, seq)
+        .await
+        .expect("rows")
+        .iter()
+        .map(|r| r.id)
+        .collect();
     ids.sort();
     let want = vec![ids[3], 999_999, ids[0], ids[4]];
     let got: Vec<Option<String>> = s
@@ -311,7 +442,12 @@ pub async fn lookups_by_ids_keep_order_and_skip_missing(db: &TestDb) {
     let by_row: Vec<Option<String>> = {
         let mut v = Vec::new();
         for id in [ids[3], ids[0], ids[4]] {
-            v.push(s.incidents_by_ids(&[id]).await.expect("one")[0].data.external_id.clone());
+            v.push(
+                s.incidents_by_ids(&[id]).await.expect("one")[0]
+                    .data
+                    .external_id
+                    .clone(),
+            );
         }
         v
     };
@@ -328,15 +464,26 @@ pub async fn text_search_ignores_case_and_accents(db: &TestDb) {
     b.notes = "Convoy ambushed near TERA bridge.".into();
     let mut c = bare_incident("T3", 3);
     c.notes = "Nothing relevant.".into();
-    import(s, job(org.id, Tlp::Clear, false), vec![a, b, c], true).await.expect("import");
+    import(s, job(org.id, Tlp::Clear, false), vec![a, b, c], true)
+        .await
+        .expect("import");
     let seq = s.incident_seq().await.expect("seq");
     let rows = s.index_changes(0, seq).await.expect("rows");
     let hits = s.ids_with_text("tera", None).await.expect("search");
     assert_eq!(hits.len(), 2);
     let only_first = vec![rows.iter().map(|r| r.id).min().expect("id")];
-    let within = s.ids_with_text("tera", Some(only_first.clone())).await.expect("within");
+    let within = s
+        .ids_with_text("tera", Some(only_first.clone()))
+        .await
+        .expect("within");
     assert!(within.len() <= 1 && within.iter().all(|id| only_first.contains(id)));
-    assert!(s.ids_with_text("pres de tera", None).await.expect("phrase").len() == 1);
+    assert!(
+        s.ids_with_text("pres de tera", None)
+            .await
+            .expect("phrase")
+            .len()
+            == 1
+    );
 }
 
 fn place(id: i64, name: &str, pop: i64) -> Place {
@@ -360,20 +507,33 @@ fn place(id: i64, name: &str, pop: i64) -> Place {
 }
 
 fn gazetteer_job() -> ImportJob {
-    ImportJob { kind: "gazetteer".into(), dataset: "geonames".into(), ..job(OrgId(0), Tlp::Clear, false) }
+    ImportJob {
+        kind: "gazetteer".into(),
+        dataset: "geonames".into(),
+        ..job(OrgId(0), Tlp::Clear, false)
+    }
 }
 
 pub async fn places_import_is_idempotent_and_round_trips(db: &TestDb) {
     let s = &db.store;
     let places = vec![place(2438855, "Téra", 21095), place(2438856, "Téra", 0)];
-    let out = s.import_places(gazetteer_job(), places.clone(), 2, vec![]).await.expect("import");
+    let out = s
+        .import_places(gazetteer_job(), places.clone(), 2, vec![])
+        .await
+        .expect("import");
     assert_eq!((out.inserted, out.updated, out.unchanged), (2, 0, 0));
     let seq1 = s.places_seq().await.expect("seq");
-    let out = s.import_places(gazetteer_job(), places.clone(), 2, vec![]).await.expect("again");
+    let out = s
+        .import_places(gazetteer_job(), places.clone(), 2, vec![])
+        .await
+        .expect("again");
     assert_eq!((out.inserted, out.updated, out.unchanged), (0, 0, 2));
     let mut changed = places.clone();
     changed[1].population = 500;
-    let out = s.import_places(gazetteer_job(), changed.clone(), 2, vec![]).await.expect("changed");
+    let out = s
+        .import_places(gazetteer_job(), changed.clone(), 2, vec![])
+        .await
+        .expect("changed");
     assert_eq!((out.inserted, out.updated, out.unchanged), (0, 1, 1));
     assert!(s.places_seq().await.expect("seq") > seq1);
     assert_eq!(s.places().await.expect("places"), changed);
@@ -387,10 +547,26 @@ pub async fn import_log_records_committed_imports(db: &TestDb) {
     let s = &db.store;
     let org = s.ensure_org("owner").await.expect("org");
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let refused = vec![RowIssue { line: 7, column: Some("latitude".into()), value: Some("95".into()), reason: "is outside -90..90".into() }];
-    tx.send(ImportMsg::Rows(vec![bare_incident("L1", 1)])).await.expect("send");
-    tx.send(ImportMsg::Finish { commit: true, rows_read: 2, refused }).await.expect("send");
-    let out = s.import_incidents(job(org.id, Tlp::Clear, false), rx).await.expect("import");
+    let refused = vec![RowIssue {
+        line: 7,
+        column: Some("latitude".into()),
+        value: Some("95".into()),
+        reason: "is outside -90..90".into(),
+    }];
+    tx.send(ImportMsg::Rows(vec![bare_incident("L1", 1)]))
+        .await
+        .expect("send");
+    tx.send(ImportMsg::Finish {
+        commit: true,
+        rows_read: 2,
+        refused,
+    })
+    .await
+    .expect("send");
+    let out = s
+        .import_incidents(job(org.id, Tlp::Clear, false), rx)
+        .await
+        .expect("import");
     let log = s.imports(5).await.expect("log");
     assert_eq!(log.len(), 1);
     let r = &log[0];

@@ -51,7 +51,9 @@ pub enum StoreError {
     Open(String),
     #[error("schema migration failed: {0}")]
     Migration(String),
-    #[error("the database schema is at version {found}, newer than this sahelwatch knows ({known}); upgrade sahelwatch")]
+    #[error(
+        "the database schema is at version {found}, newer than this sahelwatch knows ({known}); upgrade sahelwatch"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("stored data could not be read back: {0}")]
     Corrupt(String),
@@ -102,7 +104,11 @@ pub struct ImportJob {
 pub enum ImportMsg {
     Rows(Vec<IncidentData>),
     /// Everything has been sent. With `commit: false` the store rolls back.
-    Finish { commit: bool, rows_read: u64, refused: Vec<RowIssue> },
+    Finish {
+        commit: bool,
+        rows_read: u64,
+        refused: Vec<RowIssue>,
+    },
 }
 
 /// What an import did.

@@ -91,13 +91,20 @@ pub fn country(id: i64, s: &str) -> Result<CountryCode> {
 }
 
 fn precision(id: i64, what: &str, v: i64) -> Result<Precision> {
-    u8::try_from(v).ok().and_then(Precision::new).ok_or_else(|| corrupt(id, what, v))
+    u8::try_from(v)
+        .ok()
+        .and_then(Precision::new)
+        .ok_or_else(|| corrupt(id, what, v))
 }
 
 fn inter(id: i64, what: &str, v: Option<i64>) -> Result<Option<Inter>> {
     match v {
         None | Some(0) => Ok(None),
-        Some(n) => u8::try_from(n).ok().and_then(Inter::from_code).map(Some).ok_or_else(|| corrupt(id, what, n)),
+        Some(n) => u8::try_from(n)
+            .ok()
+            .and_then(Inter::from_code)
+            .map(Some)
+            .ok_or_else(|| corrupt(id, what, n)),
     }
 }
 
@@ -117,7 +124,9 @@ impl DbIncident {
             sub_event_type: sub_event(id, &self.sub_event_type)?,
             disorder_type: match self.disorder_type {
                 None => None,
-                Some(d) => Some(DisorderType::parse(&d).ok_or_else(|| corrupt(id, "disorder_type", &d))?),
+                Some(d) => {
+                    Some(DisorderType::parse(&d).ok_or_else(|| corrupt(id, "disorder_type", &d))?)
+                }
             },
             actors: Actors {
                 actor1: self.actor1,
@@ -141,8 +150,14 @@ impl DbIncident {
             },
             fatalities: Fatalities {
                 best: count(id, "fatalities", self.fatalities)?,
-                low: self.fatalities_low.map(|v| count(id, "fatalities_low", v)).transpose()?,
-                high: self.fatalities_high.map(|v| count(id, "fatalities_high", v)).transpose()?,
+                low: self
+                    .fatalities_low
+                    .map(|v| count(id, "fatalities_low", v))
+                    .transpose()?,
+                high: self
+                    .fatalities_high
+                    .map(|v| count(id, "fatalities_high", v))
+                    .transpose()?,
             },
             notes: self.notes,
             sources: self.sources,
@@ -185,7 +200,8 @@ pub struct DbIndexRow {
 impl DbIndexRow {
     pub fn into_index_row(self) -> Result<IndexRow> {
         let id = self.id;
-        let mut actors = Vec::with_capacity(2 + self.assoc_actor_1.len() + self.assoc_actor_2.len());
+        let mut actors =
+            Vec::with_capacity(2 + self.assoc_actor_1.len() + self.assoc_actor_2.len());
         actors.extend(self.actor1);
         actors.extend(self.actor2);
         actors.extend(self.assoc_actor_1);
@@ -243,5 +259,6 @@ pub fn ts_parse(s: &str) -> Result<DateTime<Utc>> {
 }
 
 pub fn date_parse(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("date '{s}' is not YYYY-MM-DD")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("date '{s}' is not YYYY-MM-DD")))
 }

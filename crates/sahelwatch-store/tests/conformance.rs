@@ -40,15 +40,29 @@ mod upgrade {
                 .replace("{false}", "0")
                 .replace("{now}", "'2020-01-01T00:00:00.000000Z'");
             c.execute_batch(&sql).unwrap();
-            let tables: i64 = c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'places'", [], |r| r.get(0)).unwrap();
+            let tables: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'places'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
             assert_eq!(tables, 0, "v1 has no gazetteer");
         }
-        let store = sahelwatch_store::open(path.to_str().unwrap()).await.unwrap();
-        let rows = store.index_changes(0, store.incident_seq().await.unwrap()).await.unwrap();
+        let store = sahelwatch_store::open(path.to_str().unwrap())
+            .await
+            .unwrap();
+        let rows = store
+            .index_changes(0, store.incident_seq().await.unwrap())
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 1);
         let inc = store.incidents_by_ids(&[rows[0].id]).await.unwrap();
         assert_eq!(inc[0].data.notes, "written by schema v1");
-        assert!(store.places().await.unwrap().is_empty(), "v2 tables now exist");
+        assert!(
+            store.places().await.unwrap().is_empty(),
+            "v2 tables now exist"
+        );
         assert_eq!(store.places_seq().await.unwrap(), 0);
     }
 
@@ -56,12 +70,22 @@ mod upgrade {
     async fn sqlite_database_from_a_newer_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.db");
-        drop(sahelwatch_store::open(path.to_str().unwrap()).await.unwrap());
+        drop(
+            sahelwatch_store::open(path.to_str().unwrap())
+                .await
+                .unwrap(),
+        );
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch("INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', '2030-01-01', '0')")
             .unwrap();
-        let err = sahelwatch_store::open(path.to_str().unwrap()).await.err().expect("refused");
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 99, .. }), "{err}");
+        let err = sahelwatch_store::open(path.to_str().unwrap())
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("upgrade sahelwatch"));
     }
 
@@ -69,7 +93,9 @@ mod upgrade {
     async fn postgres_database_from_schema_v1_opens_and_keeps_its_data() {
         let (url, name) = TestDb::fresh_pg_database().await;
         PgStore::migrate_to(&url, 1).await.unwrap();
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
         tokio::spawn(conn);
         client
             .batch_execute(
@@ -86,7 +112,10 @@ mod upgrade {
         let store = sahelwatch_store::open(&url).await.unwrap();
         let db = TestDb::adopt_pg(store, url, name);
         let s = &db.store;
-        let rows = s.index_changes(0, s.incident_seq().await.unwrap()).await.unwrap();
+        let rows = s
+            .index_changes(0, s.incident_seq().await.unwrap())
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 1);
         let inc = s.incidents_by_ids(&[rows[0].id]).await.unwrap();
         assert_eq!(inc[0].data.notes, "written by schema v1");
@@ -96,31 +125,52 @@ mod upgrade {
             .await
             .unwrap()
             .get(0);
-        assert_eq!(geom, "POINT(-4.2 14.5)", "PostGIS geometry is derived from the coordinates");
+        assert_eq!(
+            geom, "POINT(-4.2 14.5)",
+            "PostGIS geometry is derived from the coordinates"
+        );
     }
 
     #[tokio::test]
     async fn postgres_database_from_a_newer_version_is_refused() {
         let db = TestDb::postgres().await;
-        let (client, conn) = tokio_postgres::connect(&db.location, tokio_postgres::NoTls).await.unwrap();
+        let (client, conn) = tokio_postgres::connect(&db.location, tokio_postgres::NoTls)
+            .await
+            .unwrap();
         tokio::spawn(conn);
         client
             .batch_execute("INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', '2030-01-01', '0')")
             .await
             .unwrap();
-        let err = sahelwatch_store::open(&db.location).await.err().expect("refused");
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 99, .. }), "{err}");
+        let err = sahelwatch_store::open(&db.location)
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+            "{err}"
+        );
     }
 
     #[tokio::test]
     async fn sqlite_in_a_missing_directory_is_a_clear_error() {
-        let err = sahelwatch_store::open("/nonexistent-dir/x/sahelwatch.db").await.err().expect("error");
-        assert!(err.to_string().contains("/nonexistent-dir/x does not exist"), "{err}");
+        let err = sahelwatch_store::open("/nonexistent-dir/x/sahelwatch.db")
+            .await
+            .err()
+            .expect("error");
+        assert!(
+            err.to_string()
+                .contains("/nonexistent-dir/x does not exist"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
     async fn unreachable_postgres_is_a_clear_error_without_password() {
-        let err = sahelwatch_store::open("postgres://user:secret@127.0.0.1:1/db").await.err().expect("error");
+        let err = sahelwatch_store::open("postgres://user:secret@127.0.0.1:1/db")
+            .await
+            .err()
+            .expect("error");
         let msg = err.to_string();
         assert!(msg.contains("127.0.0.1:1"), "{msg}");
         assert!(!msg.contains("secret"), "{msg}");

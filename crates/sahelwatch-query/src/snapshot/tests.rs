@@ -30,15 +30,30 @@ fn random_row(rng: &mut ChaCha8Rng, id: i64) -> IndexRow {
         deleted: false,
         owner_org: OrgId(rng.random_range(1..4)),
         tlp: Tlp::ALL[rng.random_range(0..5)],
-        dataset: [None, Some("acled".to_string()), Some("ucdp-ged".to_string())][rng.random_range(0..3)].clone(),
+        dataset: [
+            None,
+            Some("acled".to_string()),
+            Some("ucdp-ged".to_string()),
+        ][rng.random_range(0..3)]
+        .clone(),
         event_date: base + chrono::Duration::days(rng.random_range(0..1500)),
         sub_event_type: SubEventType::ALL[rng.random_range(0..25)],
         latitude: round6(rng.random_range(10.0..20.0)),
         longitude: round6(rng.random_range(-6.0..4.0)),
         country: CountryCode::parse(COUNTRIES[rng.random_range(0..4)]).unwrap(),
-        admin1: if rng.random_bool(0.8) { Some(ADMIN1[rng.random_range(0..4)].to_string()) } else { None },
-        actors: (0..n_actors).map(|_| ACTORS[rng.random_range(0..5)].to_string()).collect(),
-        fatalities: if rng.random_bool(0.5) { 0 } else { rng.random_range(0..40) },
+        admin1: if rng.random_bool(0.8) {
+            Some(ADMIN1[rng.random_range(0..4)].to_string())
+        } else {
+            None
+        },
+        actors: (0..n_actors)
+            .map(|_| ACTORS[rng.random_range(0..5)].to_string())
+            .collect(),
+        fatalities: if rng.random_bool(0.5) {
+            0
+        } else {
+            rng.random_range(0..40)
+        },
     }
 }
 
@@ -48,10 +63,22 @@ fn random_filter(rng: &mut ChaCha8Rng) -> Filter {
     if rng.random_bool(0.4) {
         let lon0 = (rng.random_range(-6.0..3.0f64) * 1000.0).round() / 1000.0;
         let lat0 = (rng.random_range(10.0..19.0f64) * 1000.0).round() / 1000.0;
-        f.bbox = Some(BBox { min_lon: lon0, min_lat: lat0, max_lon: lon0 + rng.random_range(0.1..5.0), max_lat: lat0 + rng.random_range(0.1..5.0) });
+        f.bbox = Some(BBox {
+            min_lon: lon0,
+            min_lat: lat0,
+            max_lon: lon0 + rng.random_range(0.1..5.0),
+            max_lat: lat0 + rng.random_range(0.1..5.0),
+        });
     }
     if rng.random_bool(0.3) {
-        f.near = Some(Near::new(rng.random_range(10.0..20.0), rng.random_range(-6.0..4.0), rng.random_range(1.0..400.0)).unwrap());
+        f.near = Some(
+            Near::new(
+                rng.random_range(10.0..20.0),
+                rng.random_range(-6.0..4.0),
+                rng.random_range(1.0..400.0),
+            )
+            .unwrap(),
+        );
     }
     if rng.random_bool(0.5) {
         let a = base + chrono::Duration::days(rng.random_range(0..1500));
@@ -66,16 +93,22 @@ fn random_filter(rng: &mut ChaCha8Rng) -> Filter {
         f.countries = vec![CountryCode::parse(COUNTRIES[rng.random_range(0..4)]).unwrap()];
     }
     if rng.random_bool(0.2) {
-        f.admin1 = vec![["sahel", "TILLABERI", "mopti", "Nowhere"][rng.random_range(0..4)].to_string()];
+        f.admin1 =
+            vec![["sahel", "TILLABERI", "mopti", "Nowhere"][rng.random_range(0..4)].to_string()];
     }
     if rng.random_bool(0.3) {
         f.event_types = vec![EventType::ALL[rng.random_range(0..6)]];
     }
     if rng.random_bool(0.2) {
-        f.sub_event_types = vec![SubEventType::ALL[rng.random_range(0..25)], SubEventType::ALL[rng.random_range(0..25)]];
+        f.sub_event_types = vec![
+            SubEventType::ALL[rng.random_range(0..25)],
+            SubEventType::ALL[rng.random_range(0..25)],
+        ];
     }
     if rng.random_bool(0.3) {
-        f.actor = Some(["jnim", "ÉTAT", "state (sahel)", "wagner", "mali"][rng.random_range(0..5)].to_string());
+        f.actor = Some(
+            ["jnim", "ÉTAT", "state (sahel)", "wagner", "mali"][rng.random_range(0..5)].to_string(),
+        );
     }
     if rng.random_bool(0.3) {
         f.min_fatalities = Some(rng.random_range(0..20));
@@ -93,10 +126,13 @@ fn naive_match(r: &IndexRow, f: &Filter, viewer: &Viewer) -> bool {
     }
     let lat = to_e6(r.latitude) as f64;
     let lon = to_e6(r.longitude) as f64;
-    if let Some(b) = f.bbox {
-        if lat < b.min_lat * 1e6 - 1e-3 || lat > b.max_lat * 1e6 + 1e-3 || lon < b.min_lon * 1e6 - 1e-3 || lon > b.max_lon * 1e6 + 1e-3 {
-            return false;
-        }
+    if let Some(b) = f.bbox
+        && (lat < b.min_lat * 1e6 - 1e-3
+            || lat > b.max_lat * 1e6 + 1e-3
+            || lon < b.min_lon * 1e6 - 1e-3
+            || lon > b.max_lon * 1e6 + 1e-3)
+    {
+        return false;
     }
     if let Some(n) = f.near {
         let d = Haversine.distance(Point::new(n.lon, n.lat), Point::new(lon / 1e6, lat / 1e6));
@@ -104,7 +140,8 @@ fn naive_match(r: &IndexRow, f: &Filter, viewer: &Viewer) -> bool {
             return false;
         }
     }
-    if f.date_from.is_some_and(|d| r.event_date < d) || f.date_to.is_some_and(|d| r.event_date > d) {
+    if f.date_from.is_some_and(|d| r.event_date < d) || f.date_to.is_some_and(|d| r.event_date > d)
+    {
         return false;
     }
     if !f.countries.is_empty() && !f.countries.contains(&r.country) {
@@ -122,18 +159,18 @@ fn naive_match(r: &IndexRow, f: &Filter, viewer: &Viewer) -> bool {
     if !f.sub_event_types.is_empty() && !f.sub_event_types.contains(&r.sub_event_type) {
         return false;
     }
-    if let Some(a) = &f.actor {
-        if !r.actors.iter().any(|x| fold(x).contains(&fold(a))) {
-            return false;
-        }
+    if let Some(a) = &f.actor
+        && !r.actors.iter().any(|x| fold(x).contains(&fold(a)))
+    {
+        return false;
     }
     if f.min_fatalities.is_some_and(|m| r.fatalities < m) {
         return false;
     }
-    if let Some(ds) = &f.dataset {
-        if r.dataset.as_ref() != Some(ds) {
-            return false;
-        }
+    if let Some(ds) = &f.dataset
+        && r.dataset.as_ref() != Some(ds)
+    {
+        return false;
     }
     true
 }
@@ -244,20 +281,28 @@ fn bbox_edges_are_inclusive() {
     r.longitude = -0.5;
     r.tlp = Tlp::Clear;
     let snap = Snapshot::build(vec![r], 1);
-    let f = Filter { bbox: Some(BBox::parse("-0.5,14.123,0,15").unwrap()), ..Default::default() };
+    let f = Filter {
+        bbox: Some(BBox::parse("-0.5,14.123,0,15").unwrap()),
+        ..Default::default()
+    };
     assert_eq!(snap.ids(&f, &Viewer::Anonymous), vec![1]);
-    let f = Filter { bbox: Some(BBox::parse("-0.4999,14.123,0,15").unwrap()), ..Default::default() };
+    let f = Filter {
+        bbox: Some(BBox::parse("-0.4999,14.123,0,15").unwrap()),
+        ..Default::default()
+    };
     assert!(snap.ids(&f, &Viewer::Anonymous).is_empty());
 }
 
 #[test]
 fn anonymous_viewers_never_see_marked_incidents_in_any_answer() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    let rows: Vec<IndexRow> = (1..=200).map(|i| {
-        let mut r = random_row(&mut rng, i);
-        r.tlp = if i % 2 == 0 { Tlp::Clear } else { Tlp::Amber };
-        r
-    }).collect();
+    let rows: Vec<IndexRow> = (1..=200)
+        .map(|i| {
+            let mut r = random_row(&mut rng, i);
+            r.tlp = if i % 2 == 0 { Tlp::Clear } else { Tlp::Amber };
+            r
+        })
+        .collect();
     let snap = Snapshot::build(rows, 1);
     let f = Filter::default();
     let ids = snap.ids(&f, &Viewer::Anonymous);

@@ -74,25 +74,41 @@ impl PgStore {
         let cfg: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Open(format!("{}: {e}", redact(url))))?;
-        let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let mgr = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(mgr).max_size(16).build().map_err(pool_err)?;
-        let store = PgStore { pool, describe: format!("PostgreSQL {}", redact(url)) };
+        let store = PgStore {
+            pool,
+            describe: format!("PostgreSQL {}", redact(url)),
+        };
         let mut client = store
             .pool
             .get()
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", redact(url))))?;
         let postgis = client
-            .query_opt("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'", &[])
+            .query_opt(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'",
+                &[],
+            )
             .await?;
         if postgis.is_none() {
             return Err(StoreError::Open(
                 "PostGIS is not installed on this PostgreSQL server (Debian: apt-get install postgresql-15-postgis-3)".into(),
             ));
         }
-        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
         let migrated = migrate(&mut client).await;
-        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await?;
         migrated?;
         drop(client);
         Ok(store)
@@ -117,12 +133,18 @@ impl PgStore {
 
 async fn migrate(client: &mut deadpool_postgres::Object) -> Result<()> {
     let has_history = client
-        .query_one("SELECT to_regclass('refinery_schema_history') IS NOT NULL", &[])
+        .query_one(
+            "SELECT to_regclass('refinery_schema_history') IS NOT NULL",
+            &[],
+        )
         .await?
         .get::<_, bool>(0);
     if has_history {
         let found: i64 = client
-            .query_one("SELECT coalesce(max(version), 0)::bigint FROM refinery_schema_history", &[])
+            .query_one(
+                "SELECT coalesce(max(version), 0)::bigint FROM refinery_schema_history",
+                &[],
+            )
             .await?
             .get(0);
         let known = embedded::migrations::runner()
@@ -155,7 +177,8 @@ fn json_list(id: i64, r: &Row, i: usize) -> Result<Vec<String>> {
 }
 
 fn to_i32(v: u32, what: &str) -> Result<i32> {
-    i32::try_from(v).map_err(|_| StoreError::Internal(format!("{what} {v} does not fit a 32-bit integer")))
+    i32::try_from(v)
+        .map_err(|_| StoreError::Internal(format!("{what} {v} does not fit a 32-bit integer")))
 }
 
 fn read_incident(r: &Row) -> Result<Incident> {
@@ -229,11 +252,45 @@ fn read_index_row(r: &Row) -> Result<IndexRow> {
 
 /// Column types of [`INSERT_COLUMNS`], for binary COPY.
 const INSERT_TYPES: [Type; 40] = [
-    Type::UUID, Type::INT8, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::DATE, Type::DATE,
-    Type::INT2, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::JSONB, Type::INT2, Type::TEXT,
-    Type::JSONB, Type::INT2, Type::BOOL, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT,
-    Type::TEXT, Type::FLOAT8, Type::FLOAT8, Type::INT2, Type::INT4, Type::INT4, Type::INT4, Type::TEXT,
-    Type::JSONB, Type::TEXT, Type::JSONB, Type::INT8, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ,
+    Type::UUID,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::DATE,
+    Type::DATE,
+    Type::INT2,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::JSONB,
+    Type::INT2,
+    Type::TEXT,
+    Type::JSONB,
+    Type::INT2,
+    Type::BOOL,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::INT2,
+    Type::INT4,
+    Type::INT4,
+    Type::INT4,
+    Type::TEXT,
+    Type::JSONB,
+    Type::TEXT,
+    Type::JSONB,
+    Type::INT8,
+    Type::JSONB,
+    Type::INT8,
+    Type::TIMESTAMPTZ,
     Type::TIMESTAMPTZ,
 ];
 
@@ -277,8 +334,16 @@ impl<'a> Content<'a> {
             country: d.location.country.as_str(),
             geo_precision: d.location.geo_precision.get() as i16,
             fatalities: to_i32(d.fatalities.best, "fatalities")?,
-            low: d.fatalities.low.map(|v| to_i32(v, "fatalities_low")).transpose()?,
-            high: d.fatalities.high.map(|v| to_i32(v, "fatalities_high")).transpose()?,
+            low: d
+                .fatalities
+                .low
+                .map(|v| to_i32(v, "fatalities_low"))
+                .transpose()?,
+            high: d
+                .fatalities
+                .high
+                .map(|v| to_i32(v, "fatalities_high"))
+                .transpose()?,
             sources: list(&d.sources),
             tags: list(&d.tags),
             original: (!d.original.is_empty()).then_some(Json(&d.original)),
@@ -386,15 +451,30 @@ impl Store for PgStore {
                 &[&Uuid::now_v7(), &name],
             )
             .await?;
-        Ok(Org { id: OrgId(row.get(0)), uid: row.get(1), name: row.get(2), created_at: row.get(3) })
+        Ok(Org {
+            id: OrgId(row.get(0)),
+            uid: row.get(1),
+            name: row.get(2),
+            created_at: row.get(3),
+        })
     }
 
     async fn orgs(&self) -> Result<Vec<Org>> {
         let c = self.client().await?;
-        let rows = c.query("SELECT id, uid, name, created_at FROM organisations ORDER BY id", &[]).await?;
+        let rows = c
+            .query(
+                "SELECT id, uid, name, created_at FROM organisations ORDER BY id",
+                &[],
+            )
+            .await?;
         Ok(rows
             .iter()
-            .map(|r| Org { id: OrgId(r.get(0)), uid: r.get(1), name: r.get(2), created_at: r.get(3) })
+            .map(|r| Org {
+                id: OrgId(r.get(0)),
+                uid: r.get(1),
+                name: r.get(2),
+                created_at: r.get(3),
+            })
             .collect())
     }
 
@@ -406,7 +486,10 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let seq: i64 = tx
-            .query_one("UPDATE counters SET value = value + 1 WHERE name = 'incidents' RETURNING value", &[])
+            .query_one(
+                "UPDATE counters SET value = value + 1 WHERE name = 'incidents' RETURNING value",
+                &[],
+            )
             .await?
             .get(0);
         let owner = job.owner.0;
@@ -421,7 +504,12 @@ impl Store for PgStore {
         {
             existing.insert(r.get(0), (r.get(1), r.get(2)));
         }
-        let content_cols: Vec<&str> = INSERT_COLUMNS.split(',').map(str::trim).skip(6).take(32).collect();
+        let content_cols: Vec<&str> = INSERT_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .skip(6)
+            .take(32)
+            .collect();
         let sets = content_cols
             .iter()
             .enumerate()
@@ -447,11 +535,14 @@ impl Store for PgStore {
                         match existing.get(&key).copied() {
                             Some((_, h)) if h == hash => out.unchanged += 1,
                             Some((-1, _)) => {
-                                return Err(StoreError::Internal(format!("external id {key} appears twice in one import")));
+                                return Err(StoreError::Internal(format!(
+                                    "external id {key} appears twice in one import"
+                                )));
                             }
                             Some((id, _)) => {
                                 let content = Content::new(&d, hash)?;
-                                let mut values: Vec<&(dyn ToSql + Sync)> = content.values().to_vec();
+                                let mut values: Vec<&(dyn ToSql + Sync)> =
+                                    content.values().to_vec();
                                 values.extend_from_slice(&[&seq, &tlp, &now, &id]);
                                 tx.execute(&upd, &values).await?;
                                 existing.insert(key, (id, hash));
@@ -481,7 +572,11 @@ impl Store for PgStore {
                         out.inserted += fresh.len() as u64;
                     }
                 }
-                Some(ImportMsg::Finish { commit, rows_read, refused }) => break Some((commit, rows_read, refused)),
+                Some(ImportMsg::Finish {
+                    commit,
+                    rows_read,
+                    refused,
+                }) => break Some((commit, rows_read, refused)),
                 None => break None,
             }
         };
@@ -491,17 +586,28 @@ impl Store for PgStore {
         };
         if !commit {
             tx.rollback().await?;
-            return Ok(ImportOutcome { import_id: None, committed: false, ..out });
+            return Ok(ImportOutcome {
+                import_id: None,
+                committed: false,
+                ..out
+            });
         }
         let id = record_import(&tx, &job, rows_read, &out, &refused).await?;
         tx.commit().await?;
-        Ok(ImportOutcome { import_id: Some(id), committed: true, ..out })
+        Ok(ImportOutcome {
+            import_id: Some(id),
+            committed: true,
+            ..out
+        })
     }
 
     async fn incident_by_uid(&self, uid: Uuid) -> Result<Option<(i64, Incident)>> {
         let c = self.client().await?;
         let row = c
-            .query_opt(&format!("SELECT {SELECT_COLUMNS} FROM incidents WHERE uid = $1 AND NOT deleted"), &[&uid])
+            .query_opt(
+                &format!("SELECT {SELECT_COLUMNS} FROM incidents WHERE uid = $1 AND NOT deleted"),
+                &[&uid],
+            )
             .await?;
         match row {
             None => Ok(None),
@@ -515,7 +621,12 @@ impl Store for PgStore {
         }
         let c = self.client().await?;
         let rows = c
-            .query(&format!("SELECT {SELECT_COLUMNS} FROM incidents WHERE NOT deleted AND id = ANY($1)"), &[&ids])
+            .query(
+                &format!(
+                    "SELECT {SELECT_COLUMNS} FROM incidents WHERE NOT deleted AND id = ANY($1)"
+                ),
+                &[&ids],
+            )
             .await?;
         let mut by_id: HashMap<i64, Incident> = HashMap::with_capacity(rows.len());
         for r in &rows {
@@ -526,7 +637,11 @@ impl Store for PgStore {
 
     async fn incident_seq(&self) -> Result<i64> {
         let c = self.client().await?;
-        Ok(c.query_one("SELECT value FROM counters WHERE name = 'incidents'", &[]).await?.get(0))
+        Ok(
+            c.query_one("SELECT value FROM counters WHERE name = 'incidents'", &[])
+                .await?
+                .get(0),
+        )
     }
 
     async fn index_changes(&self, after: i64, upto: i64) -> Result<Vec<IndexRow>> {
@@ -557,8 +672,11 @@ impl Store for PgStore {
                 .await?
             }
             None => {
-                c.query_raw("SELECT id, notes FROM incidents WHERE NOT deleted", std::iter::empty::<&(dyn ToSql + Sync)>())
-                    .await?
+                c.query_raw(
+                    "SELECT id, notes FROM incidents WHERE NOT deleted",
+                    std::iter::empty::<&(dyn ToSql + Sync)>(),
+                )
+                .await?
             }
         };
         pin_mut!(stream);
@@ -586,19 +704,38 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let seq: i64 = tx
-            .query_one("UPDATE counters SET value = value + 1 WHERE name = 'places' RETURNING value", &[])
+            .query_one(
+                "UPDATE counters SET value = value + 1 WHERE name = 'places' RETURNING value",
+                &[],
+            )
             .await?
             .get(0);
-        tx.batch_execute(&format!(
-            "CREATE TEMP TABLE places_in (LIKE places) ON COMMIT DROP;"
-        ))
-        .await?;
+        tx.batch_execute("CREATE TEMP TABLE places_in (LIKE places) ON COMMIT DROP;")
+            .await?;
         let types = [
-            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::FLOAT8, Type::FLOAT8, Type::TEXT, Type::TEXT,
-            Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::INT4, Type::TEXT, Type::DATE, Type::INT8,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::FLOAT8,
+            Type::FLOAT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+            Type::INT4,
+            Type::TEXT,
+            Type::DATE,
+            Type::INT8,
         ];
         {
-            let sink = tx.copy_in(&format!("COPY places_in ({PLACE_COLUMNS}, seq) FROM STDIN (FORMAT binary)")).await?;
+            let sink = tx
+                .copy_in(&format!(
+                    "COPY places_in ({PLACE_COLUMNS}, seq) FROM STDIN (FORMAT binary)"
+                ))
+                .await?;
             let writer = BinaryCopyInWriter::new(sink, &types);
             pin_mut!(writer);
             // A later line wins when a file repeats a GeoNames id, as the SQLite upsert does.
@@ -615,15 +752,31 @@ impl Store for PgStore {
                 writer
                     .as_mut()
                     .write(&[
-                        &p.id, &p.name, &p.ascii_name, &alternates, &p.latitude, &p.longitude, &p.feature_class,
-                        &p.feature_code, &country, &p.admin1_code, &p.admin2_code, &p.population, &p.elevation,
-                        &p.timezone, &p.modified, &seq,
+                        &p.id,
+                        &p.name,
+                        &p.ascii_name,
+                        &alternates,
+                        &p.latitude,
+                        &p.longitude,
+                        &p.feature_class,
+                        &p.feature_code,
+                        &country,
+                        &p.admin1_code,
+                        &p.admin2_code,
+                        &p.population,
+                        &p.elevation,
+                        &p.timezone,
+                        &p.modified,
+                        &seq,
                     ])
                     .await?;
             }
             writer.finish().await?;
         }
-        let total: i64 = tx.query_one("SELECT count(*) FROM places_in", &[]).await?.get(0);
+        let total: i64 = tx
+            .query_one("SELECT count(*) FROM places_in", &[])
+            .await?
+            .get(0);
         let changed = tx
             .query(
                 &format!(
@@ -654,12 +807,21 @@ impl Store for PgStore {
         debug_assert!(total as u64 >= out.inserted + out.updated);
         let id = record_import(&tx, &job, rows_read, &out, &refused).await?;
         tx.commit().await?;
-        Ok(ImportOutcome { import_id: Some(id), committed: true, ..out })
+        Ok(ImportOutcome {
+            import_id: Some(id),
+            committed: true,
+            ..out
+        })
     }
 
     async fn places(&self) -> Result<Vec<Place>> {
         let c = self.client().await?;
-        let rows = c.query(&format!("SELECT {PLACE_COLUMNS} FROM places ORDER BY id"), &[]).await?;
+        let rows = c
+            .query(
+                &format!("SELECT {PLACE_COLUMNS} FROM places ORDER BY id"),
+                &[],
+            )
+            .await?;
         rows.iter()
             .map(|r| {
                 let id: i64 = r.get(0);
@@ -669,7 +831,11 @@ impl Store for PgStore {
                     id,
                     name: r.get(1),
                     ascii_name: r.get(2),
-                    alternate_names: alternates.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                    alternate_names: alternates
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect(),
                     latitude: r.get(4),
                     longitude: r.get(5),
                     feature_class: r.get(6),
@@ -688,7 +854,11 @@ impl Store for PgStore {
 
     async fn places_seq(&self) -> Result<i64> {
         let c = self.client().await?;
-        Ok(c.query_one("SELECT value FROM counters WHERE name = 'places'", &[]).await?.get(0))
+        Ok(
+            c.query_one("SELECT value FROM counters WHERE name = 'places'", &[])
+                .await?
+                .get(0),
+        )
     }
 
     async fn imports(&self, limit: usize) -> Result<Vec<ImportRecord>> {

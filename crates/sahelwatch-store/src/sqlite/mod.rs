@@ -45,13 +45,14 @@ impl SqliteStore {
     /// Open (creating if needed) the database file and apply migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Some(parent) = path.parent() {
-            if !parent.as_os_str().is_empty() && !parent.exists() {
-                return Err(StoreError::Open(format!(
-                    "the directory {} does not exist",
-                    parent.display()
-                )));
-            }
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+            && !parent.exists()
+        {
+            return Err(StoreError::Open(format!(
+                "the directory {} does not exist",
+                parent.display()
+            )));
         }
         let manager = SqliteConnectionManager::file(&path).with_init(|c| c.execute_batch(PRAGMAS));
         let pool = r2d2::Pool::builder()
@@ -110,7 +111,11 @@ fn migrate(c: &mut Connection) -> Result<()> {
         )
         .map(|n| n > 0)?;
     if has_history {
-        let found: i64 = c.query_row("SELECT coalesce(max(version), 0) FROM refinery_schema_history", [], |r| r.get(0))?;
+        let found: i64 = c.query_row(
+            "SELECT coalesce(max(version), 0) FROM refinery_schema_history",
+            [],
+            |r| r.get(0),
+        )?;
         let known = known_version();
         if found > known {
             return Err(StoreError::SchemaTooNew { found, known });
@@ -135,7 +140,8 @@ fn read_incident(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Incident>> {
     let id: i64 = r.get(0)?;
     let uid: Vec<u8> = r.get(1)?;
     let decode = || -> Result<Incident> {
-        let uid = Uuid::from_slice(&uid).map_err(|_| StoreError::Corrupt(format!("incident row {id}: bad uid")))?;
+        let uid = Uuid::from_slice(&uid)
+            .map_err(|_| StoreError::Corrupt(format!("incident row {id}: bad uid")))?;
         let db = DbIncident {
             id,
             uid,
@@ -144,7 +150,10 @@ fn read_incident(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Incident>> {
             dataset: r.get(4)?,
             external_id: r.get(5)?,
             event_date: date_parse(&r.get::<_, String>(6)?)?,
-            event_date_end: r.get::<_, Option<String>>(7)?.map(|s| date_parse(&s)).transpose()?,
+            event_date_end: r
+                .get::<_, Option<String>>(7)?
+                .map(|s| date_parse(&s))
+                .transpose()?,
             time_precision: r.get(8)?,
             sub_event_type: r.get(9)?,
             disorder_type: r.get(10)?,
@@ -206,7 +215,12 @@ fn read_index_row(r: &rusqlite::Row<'_>) -> Result<IndexRow> {
 
 /// Bind the content columns of an incident (positions `offset+1..`) in [`INSERT_COLUMNS`] order,
 /// starting at `event_date`. Returns the next free position.
-fn bind_content(st: &mut rusqlite::Statement<'_>, at: usize, d: &IncidentData, hash: i64) -> rusqlite::Result<usize> {
+fn bind_content(
+    st: &mut rusqlite::Statement<'_>,
+    at: usize,
+    d: &IncidentData,
+    hash: i64,
+) -> rusqlite::Result<usize> {
     let l = &d.location;
     let a = &d.actors;
     let mut i = at;
@@ -272,11 +286,26 @@ fn import_incidents_blocking(
     let tlp = job.tlp.label();
     let mut out = ImportOutcome::default();
     let finish = {
-        let placeholders = (1..=INSERT_ARITY).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-        let mut ins = tx.prepare(&format!("INSERT INTO incidents ({INSERT_COLUMNS}) VALUES ({placeholders})"))?;
+        let placeholders = (1..=INSERT_ARITY)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut ins = tx.prepare(&format!(
+            "INSERT INTO incidents ({INSERT_COLUMNS}) VALUES ({placeholders})"
+        ))?;
         // Same content columns as the insert, from event_date on; then the bookkeeping.
-        let content_cols: Vec<&str> = INSERT_COLUMNS.split(',').map(str::trim).skip(6).take(32).collect();
-        let sets = content_cols.iter().enumerate().map(|(k, c)| format!("{c} = ?{}", k + 1)).collect::<Vec<_>>().join(", ");
+        let content_cols: Vec<&str> = INSERT_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .skip(6)
+            .take(32)
+            .collect();
+        let sets = content_cols
+            .iter()
+            .enumerate()
+            .map(|(k, c)| format!("{c} = ?{}", k + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut upd = tx.prepare(&format!(
             "UPDATE incidents SET {sets}, seq = ?33, tlp = ?34, updated_at = ?35, deleted = 0 WHERE id = ?36"
         ))?;
@@ -317,7 +346,11 @@ fn import_incidents_blocking(
                         }
                     }
                 }
-                Some(ImportMsg::Finish { commit, rows_read, refused }) => break Some((commit, rows_read, refused)),
+                Some(ImportMsg::Finish {
+                    commit,
+                    rows_read,
+                    refused,
+                }) => break Some((commit, rows_read, refused)),
                 None => break None,
             }
         }
@@ -327,11 +360,19 @@ fn import_incidents_blocking(
         return Err(StoreError::ImportInterrupted);
     };
     if !commit {
-        return Ok(ImportOutcome { import_id: None, committed: false, ..out });
+        return Ok(ImportOutcome {
+            import_id: None,
+            committed: false,
+            ..out
+        });
     }
     let id = record_import(&tx, &job, rows_read, &out, &refused)?;
     tx.commit()?;
-    Ok(ImportOutcome { import_id: Some(id), committed: true, ..out })
+    Ok(ImportOutcome {
+        import_id: Some(id),
+        committed: true,
+        ..out
+    })
 }
 
 fn record_import(
@@ -374,7 +415,11 @@ fn read_place(r: &rusqlite::Row<'_>) -> Result<Place> {
         id,
         name: r.get(1)?,
         ascii_name: r.get(2)?,
-        alternate_names: alternates.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+        alternate_names: alternates
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         latitude: r.get(4)?,
         longitude: r.get(5)?,
         feature_class: r.get(6)?,
@@ -388,7 +433,10 @@ fn read_place(r: &rusqlite::Row<'_>) -> Result<Place> {
         population: r.get(11)?,
         elevation: r.get(12)?,
         timezone: r.get(13)?,
-        modified: r.get::<_, Option<String>>(14)?.map(|s| date_parse(&s)).transpose()?,
+        modified: r
+            .get::<_, Option<String>>(14)?
+            .map(|s| date_parse(&s))
+            .transpose()?,
     })
 }
 
@@ -410,9 +458,18 @@ impl Store for SqliteStore {
         self.blocking(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let found = tx
-                .query_row("SELECT id, uid, name, created_at FROM organisations WHERE name = ?1", [&name], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-                })
+                .query_row(
+                    "SELECT id, uid, name, created_at FROM organisations WHERE name = ?1",
+                    [&name],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
                 .optional()?;
             let (id, uid, name, created) = match found {
                 Some(f) => f,
@@ -429,7 +486,8 @@ impl Store for SqliteStore {
             tx.commit()?;
             Ok(Org {
                 id: OrgId(id),
-                uid: Uuid::from_slice(&uid).map_err(|_| StoreError::Corrupt("organisation uid".into()))?,
+                uid: Uuid::from_slice(&uid)
+                    .map_err(|_| StoreError::Corrupt("organisation uid".into()))?,
                 name,
                 created_at: ts_parse(&created)?,
             })
@@ -439,14 +497,16 @@ impl Store for SqliteStore {
 
     async fn orgs(&self) -> Result<Vec<Org>> {
         self.blocking(|c| {
-            let mut st = c.prepare("SELECT id, uid, name, created_at FROM organisations ORDER BY id")?;
+            let mut st =
+                c.prepare("SELECT id, uid, name, created_at FROM organisations ORDER BY id")?;
             let mut rows = st.query([])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
                 let uid: Vec<u8> = r.get(1)?;
                 out.push(Org {
                     id: OrgId(r.get(0)?),
-                    uid: Uuid::from_slice(&uid).map_err(|_| StoreError::Corrupt("organisation uid".into()))?,
+                    uid: Uuid::from_slice(&uid)
+                        .map_err(|_| StoreError::Corrupt("organisation uid".into()))?,
                     name: r.get(2)?,
                     created_at: ts_parse(&r.get::<_, String>(3)?)?,
                 });
@@ -461,7 +521,8 @@ impl Store for SqliteStore {
         job: ImportJob,
         rx: tokio::sync::mpsc::Receiver<ImportMsg>,
     ) -> Result<ImportOutcome> {
-        self.blocking(move |c| import_incidents_blocking(c, job, rx)).await
+        self.blocking(move |c| import_incidents_blocking(c, job, rx))
+            .await
     }
 
     async fn incident_by_uid(&self, uid: Uuid) -> Result<Option<(i64, Incident)>> {
@@ -469,7 +530,11 @@ impl Store for SqliteStore {
             let mut st = c.prepare_cached(&format!(
                 "SELECT {SELECT_COLUMNS} FROM incidents WHERE uid = ?1 AND deleted = 0"
             ))?;
-            let found = st.query_row([&uid.as_bytes()[..]], |r| Ok((r.get::<_, i64>(0)?, read_incident(r)?))).optional()?;
+            let found = st
+                .query_row([&uid.as_bytes()[..]], |r| {
+                    Ok((r.get::<_, i64>(0)?, read_incident(r)?))
+                })
+                .optional()?;
             match found {
                 None => Ok(None),
                 Some((id, inc)) => Ok(Some((id, inc?))),
@@ -500,8 +565,14 @@ impl Store for SqliteStore {
     }
 
     async fn incident_seq(&self) -> Result<i64> {
-        self.blocking(|c| Ok(c.query_row("SELECT value FROM counters WHERE name = 'incidents'", [], |r| r.get(0))?))
-            .await
+        self.blocking(|c| {
+            Ok(c.query_row(
+                "SELECT value FROM counters WHERE name = 'incidents'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
     }
 
     async fn index_changes(&self, after: i64, upto: i64) -> Result<Vec<IndexRow>> {
@@ -634,7 +705,14 @@ impl Store for SqliteStore {
     }
 
     async fn places_seq(&self) -> Result<i64> {
-        self.blocking(|c| Ok(c.query_row("SELECT value FROM counters WHERE name = 'places'", [], |r| r.get(0))?)).await
+        self.blocking(|c| {
+            Ok(c.query_row(
+                "SELECT value FROM counters WHERE name = 'places'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
     }
 
     async fn imports(&self, limit: usize) -> Result<Vec<ImportRecord>> {
@@ -674,7 +752,9 @@ impl Store for SqliteStore {
 
     async fn stats(&self) -> Result<StoreStats> {
         self.blocking(|c| {
-            let n = |sql: &str| -> Result<u64> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+            let n = |sql: &str| -> Result<u64> {
+                Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+            };
             Ok(StoreStats {
                 incidents: n("SELECT count(*) FROM incidents WHERE deleted = 0")?,
                 places: n("SELECT count(*) FROM places")?,
@@ -685,4 +765,3 @@ impl Store for SqliteStore {
         .await
     }
 }
-

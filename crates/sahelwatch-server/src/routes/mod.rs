@@ -1,0 +1,41 @@
+//! One module per resource. Handlers parse and validate, call the
+//! application layer, and render; they hold no business logic.
+
+pub mod incidents;
+pub mod places;
+pub mod system;
+
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use sahelwatch_core::Viewer;
+
+/// `axum::extract::Query`, with rejections rendered by the error catalogue.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// Who is calling. Until accounts exist, every API caller is anonymous and
+/// sees TLP:CLEAR only.
+pub fn viewer() -> Viewer {
+    Viewer::Anonymous
+}
+
+/// Split `key=value` pairs of a raw query string into the values of
+/// `special` keys and the rest, re-encoded.
+pub fn split_query(
+    raw: Option<&str>,
+    special: &[&str],
+) -> Result<(Vec<(String, String)>, String), ApiError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| {
+            ApiError::new(
+                crate::error::Code::InvalidQueryParameter,
+                format!("malformed query string: {e}"),
+            )
+        })?;
+    let (picked, rest): (Vec<_>, Vec<_>) = pairs
+        .into_iter()
+        .partition(|(k, _)| special.contains(&k.as_str()));
+    let rest = serde_urlencoded::to_string(&rest).unwrap_or_default();
+    Ok((picked, rest))
+}
