@@ -1,1 +1,655 @@
-fn main() {}
+//! The `sahelwatch` binary: parses the command line, resolves the
+//! configuration, and runs one subcommand.
+
+mod cli;
+mod config;
+mod progress;
+
+use anyhow::{Context, Result, bail};
+use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+use cli::{Cli, Command, ExportKind, FilterArgs, ImportWhat, ListFormat, SynthWhat};
+use config::{Config, LowArgs, Raw, Source};
+use sahelwatch_app::{
+    App, AppError, ExportFormat, ImportOptions, ImportReport, IncidentQuery, RawIncidentQuery,
+};
+use sahelwatch_core::{CountryCode, PlaceQuery, Viewer};
+use sahelwatch_ingest::IncidentFormat;
+use sahelwatch_query::GroupKey;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let low = low_args(&cli, &matches);
+    let config = match Config::resolve(&low) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where clap found each global value: the command line or the environment.
+fn low_args(cli: &Cli, m: &clap::ArgMatches) -> LowArgs {
+    fn source(m: &clap::ArgMatches, id: &str, env: &'static str, flag: &'static str) -> Source {
+        let src = m
+            .value_source(id)
+            .or_else(|| m.subcommand().and_then(|(_, sub)| sub.value_source(id)));
+        match src {
+            Some(ValueSource::EnvVariable) => Source::Env(env),
+            _ => Source::Flag(flag),
+        }
+    }
+    let raw = |v: &Option<String>, id: &str, env: &'static str, flag: &'static str| {
+        v.as_ref().map(|value| Raw {
+            value: value.clone(),
+            source: source(m, id, env, flag),
+        })
+    };
+    let mut low = LowArgs {
+        config: cli.config.clone(),
+        database: raw(&cli.database, "database", "SAHELWATCH_DATABASE", "database"),
+        log: raw(&cli.log, "log", "SAHELWATCH_LOG", "log"),
+        organisation: raw(
+            &cli.organisation,
+            "organisation",
+            "SAHELWATCH_ORGANISATION",
+            "organisation",
+        ),
+        ..Default::default()
+    };
+    if let Command::Serve(s) = &cli.command {
+        let sub = m.subcommand().map(|(_, sub)| sub);
+        low.listen = s.listen.as_ref().map(|value| Raw {
+            value: value.clone(),
+            source: match sub.and_then(|sub| sub.value_source("listen")) {
+                Some(ValueSource::EnvVariable) => Source::Env("SAHELWATCH_LISTEN"),
+                _ => Source::Flag("listen"),
+            },
+        });
+        if s.no_starter_data {
+            low.starter_data = Some(Raw {
+                value: false,
+                source: Source::Flag("no-starter-data"),
+            });
+        } else if let Ok(v) = std::env::var("SAHELWATCH_STARTER_DATA") {
+            let value = !matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "false" | "0" | "no" | "off"
+            );
+            low.starter_data = Some(Raw {
+                value,
+                source: Source::Env("SAHELWATCH_STARTER_DATA"),
+            });
+        }
+    }
+    low
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+async fn open(config: &Config) -> Result<Arc<App>> {
+    let store = sahelwatch_store::open(&config.database)
+        .await
+        .with_context(|| format!("cannot open the database {}", describe_db(&config.database)))?;
+    Ok(Arc::new(App::new(store)))
+}
+
+fn describe_db(location: &str) -> String {
+    if location.starts_with("postgres") {
+        sahelwatch_store::postgres::redact(location)
+    } else {
+        location.to_string()
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<ExitCode> {
+    match command {
+        Command::Serve(_) => serve(config).await,
+        Command::Migrate => {
+            let app = open(&config).await?;
+            let stats = app.store().stats().await?;
+            println!(
+                "{} is up to date ({} incidents, {} places, {} organisations)",
+                app.store().describe(),
+                stats.incidents,
+                stats.places,
+                stats.organisations
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(cmd) => import(cmd.what, config).await,
+        Command::Incidents(args) => incidents(args, config).await,
+        Command::Counts(args) => counts(args, config).await,
+        Command::Places(args) => places(args, config).await,
+        Command::Export(args) => export(args, config).await,
+        Command::Imports(args) => imports(args, config).await,
+        Command::Synth(cmd) => synth(cmd.what),
+    }
+}
+
+async fn serve(config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    println!(
+        "sahelwatch {} — database: {}",
+        env!("CARGO_PKG_VERSION"),
+        app.store().describe()
+    );
+    if config.starter_data && app.is_empty().await? {
+        println!(
+            "New database: loading the bundled starter data (UCDP GED sample, GeoNames gazetteer of the region)..."
+        );
+        let org = app.ensure_org(&config.organisation).await?;
+        let report = app
+            .load_starter_data(org.id, Arc::new(progress::Bar::new("starter data")))
+            .await?;
+        for r in &report.reports {
+            println!("  {}", r.summary());
+        }
+    }
+    let stats = app.store().stats().await?;
+    // Build the in-memory views now, so the first request does not pay for it.
+    let started = std::time::Instant::now();
+    let snap = app.snapshot().await?;
+    let gaz = app.gazetteer().await?;
+    println!(
+        "Loaded {} incidents and {} places in {:.2}s (data: UCDP GED CC BY 4.0; GeoNames CC BY 4.0).",
+        snap.len(),
+        gaz.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if stats.incidents as usize != snap.len() {
+        tracing::warn!(
+            stored = stats.incidents,
+            indexed = snap.len(),
+            "index and store disagree"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    println!("Listening on http://{addr}");
+    println!("  Browser:  http://{addr}/");
+    println!("  API doc:  curl http://{addr}/api/v1/openapi.json");
+    println!("  Try:      curl 'http://{addr}/api/v1/incidents?country=ML,BF,NE&limit=5'");
+    println!("            curl 'http://{addr}/api/v1/places?q=tera'");
+    println!("Unauthenticated API callers see TLP:CLEAR incidents only. Stop with Ctrl-C.");
+    let state = sahelwatch_server::AppState { app };
+    sahelwatch_server::serve(listener, state, shutdown_signal()).await?;
+    println!("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Open a file for import, or standard input for `-`. Returns its size when known.
+fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>, String)> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(std::io::stdin()), None, "stdin".into()));
+    }
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = f.metadata().ok().map(|m| m.len());
+    Ok((Box::new(f), size, path.display().to_string()))
+}
+
+fn print_report(r: &ImportReport, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+        return;
+    }
+    println!("{}", r.summary());
+    const SHOWN: usize = 20;
+    for issue in r.refused.iter().take(SHOWN) {
+        println!("  refused: {issue}");
+    }
+    if r.refused.len() > SHOWN {
+        println!(
+            "  ... and {} more refused rows (use --report FILE to write them all)",
+            r.refused.len() - SHOWN
+        );
+    }
+}
+
+async fn import(what: ImportWhat, config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    match what {
+        ImportWhat::Acled(args) => {
+            import_incidents(&app, &config, IncidentFormat::Acled, args).await
+        }
+        ImportWhat::Ucdp(args) => import_incidents(&app, &config, IncidentFormat::Ucdp, args).await,
+        ImportWhat::Gazetteer(args) => {
+            let mut ok = true;
+            for file in &args.files {
+                let (reader, size, name) = open_input(file)?;
+                let r = app
+                    .import_gazetteer(
+                        &name,
+                        reader,
+                        size,
+                        args.strict,
+                        Arc::new(progress::Bar::new("gazetteer")),
+                    )
+                    .await
+                    .map_err(user_error)?;
+                ok &= r.outcome.committed;
+                print_report(&r, args.json);
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        ImportWhat::Starter => {
+            let org = app.ensure_org(&config.organisation).await?;
+            let report = app
+                .load_starter_data(org.id, Arc::new(progress::Bar::new("starter data")))
+                .await?;
+            for r in &report.reports {
+                println!("{}", r.summary());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn user_error(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+async fn import_incidents(
+    app: &App,
+    config: &Config,
+    format: IncidentFormat,
+    args: cli::IncidentImportArgs,
+) -> Result<ExitCode> {
+    let tlp = App::parse_tlp(&args.tlp).map_err(user_error)?;
+    let org = app
+        .ensure_org(args.org.as_deref().unwrap_or(&config.organisation))
+        .await
+        .map_err(user_error)?;
+    let (reader, size, name) = open_input(&args.file)?;
+    let opts = ImportOptions {
+        owner: org.id,
+        tlp,
+        strict: args.strict,
+    };
+    let label = match format {
+        IncidentFormat::Acled => "ACLED",
+        IncidentFormat::Ucdp => "UCDP",
+    };
+    let r = app
+        .import_incidents(
+            format,
+            &name,
+            reader,
+            size,
+            &opts,
+            Arc::new(progress::Bar::new(label)),
+        )
+        .await
+        .map_err(user_error)?;
+    if let Some(path) = &args.report {
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    print_report(&r, args.json);
+    Ok(if r.outcome.committed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn raw_query(f: &FilterArgs) -> RawIncidentQuery {
+    RawIncidentQuery {
+        bbox: f.bbox.clone(),
+        near: f.near.clone(),
+        radius_km: f.radius_km.clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        country: f.country.clone(),
+        admin1: f.admin1.clone(),
+        event_type: f.event_type.clone(),
+        sub_event_type: f.sub_event_type.clone(),
+        actor: f.actor.clone(),
+        min_fatalities: f.min_fatalities.clone(),
+        q: f.text.clone(),
+        dataset: f.dataset.clone(),
+        ..Default::default()
+    }
+}
+
+async fn resolve(app: &App, raw: &RawIncidentQuery) -> Result<IncidentQuery> {
+    let gaz = app.gazetteer().await?;
+    raw.resolve(&gaz).map_err(|errs| {
+        anyhow::anyhow!(
+            "{}",
+            errs.iter()
+                .map(|e| format!(
+                    "--{} '{}': {}",
+                    e.parameter.replace('_', "-").replace("q", "text"),
+                    e.value,
+                    e.message
+                ))
+                .collect::<Vec<_>>()
+                .join("\n       ")
+        )
+    })
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+async fn incidents(args: cli::IncidentArgs, config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    let mut raw = raw_query(&args.filter);
+    raw.sort = args.sort.clone();
+    raw.limit = Some(args.limit.clone());
+    raw.cursor = args.cursor.clone();
+    raw.count = args.count.then(|| "true".into());
+    let q = resolve(&app, &raw).await?;
+    if let Some(p) = &q.near_place {
+        eprintln!(
+            "near: {} ({:.4}, {:.4}), {} km",
+            p.name,
+            p.latitude,
+            p.longitude,
+            q.filter.near.map(|n| n.radius_km).unwrap_or_default()
+        );
+    }
+    let page = app.search(&Viewer::Local, &q).await.map_err(user_error)?;
+    match args.format {
+        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&page)?),
+        ListFormat::Geojson => {
+            let features: Vec<_> = page
+                .items
+                .iter()
+                .map(sahelwatch_app::geojson_feature)
+                .collect();
+            let mut fc = serde_json::json!({"type": "FeatureCollection", "features": features});
+            if let Some(c) = &page.next_cursor {
+                fc["next_cursor"] = c.clone().into();
+            }
+            println!("{}", serde_json::to_string_pretty(&fc)?);
+        }
+        ListFormat::Table => {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<10}  {:<2}  {:<32}  {:<36}  {:>5}  {:<18}  id",
+                "date", "cc", "type", "actors", "dead", "place"
+            )?;
+            for v in &page.items {
+                let d = &v.data;
+                let actors = d.actors.names().take(2).collect::<Vec<_>>().join(" / ");
+                let place = d
+                    .location
+                    .place
+                    .clone()
+                    .or(d.location.admin1.clone())
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:<10}  {:<2}  {:<32}  {:<36}  {:>5}  {:<18}  {}",
+                    d.event_date,
+                    d.location.country,
+                    clip(d.sub_event_type.label(), 32),
+                    clip(&actors, 36),
+                    d.fatalities.best,
+                    clip(&place, 18),
+                    v.id
+                )?;
+            }
+            if let Some(t) = page.total {
+                writeln!(out, "{t} incidents match.")?;
+            }
+            if let Some(c) = &page.next_cursor {
+                writeln!(out, "More: add --cursor {c}")?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn counts(args: cli::CountArgs, config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    let q = resolve(&app, &raw_query(&args.filter)).await?;
+    let mut by = Vec::new();
+    for k in args
+        .by
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        let key = GroupKey::parse(k).map_err(|m| anyhow::anyhow!("--by '{k}': {m}"))?;
+        if !by.contains(&key) {
+            by.push(key);
+        }
+    }
+    if by.len() > 4 {
+        bail!("--by takes at most 4 keys");
+    }
+    let agg = app
+        .aggregate(&Viewer::Local, &q, &by)
+        .await
+        .map_err(user_error)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&agg)?);
+    } else {
+        let names: Vec<String> = by.iter().map(|k| format!("{k:?}").to_lowercase()).collect();
+        if !by.is_empty() {
+            println!("{}  {:>8}  {:>10}", names.join("  "), "count", "fatalities");
+            for g in &agg.groups {
+                println!(
+                    "{}  {:>8}  {:>10}",
+                    g.keys.join("  "),
+                    g.count,
+                    g.fatalities
+                );
+            }
+        }
+        println!(
+            "total: {} incidents, {} fatalities",
+            agg.count, agg.fatalities
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn places(args: cli::PlaceArgs, config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    let country = match &args.country {
+        None => None,
+        Some(c) => Some(
+            CountryCode::parse(c)
+                .ok_or_else(|| anyhow::anyhow!("--country '{c}' is not a known country"))?,
+        ),
+    };
+    let gaz = app.gazetteer().await?;
+    let hits = gaz.search(&PlaceQuery {
+        q: args.query.clone(),
+        country,
+        feature_class: None,
+        limit: args.limit.clamp(1, 100),
+    });
+    let views: Vec<sahelwatch_app::PlaceView> =
+        hits.iter().map(sahelwatch_app::PlaceView::from).collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&views)?);
+    } else {
+        for v in &views {
+            println!(
+                "{:<10} {:<40} {:>9.5} {:>10.5}  {} {:<5}  pop {}",
+                v.id,
+                clip(&v.display_name, 40),
+                v.latitude,
+                v.longitude,
+                v.feature_class,
+                v.feature_code,
+                v.population
+            );
+        }
+        if views.is_empty() {
+            println!("no place matches '{}'", args.query);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(args: cli::ExportArgs, config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    let q = resolve(&app, &raw_query(&args.filter)).await?;
+    let format = match args.format {
+        ExportKind::Csv => ExportFormat::AcledCsv,
+        ExportKind::Geojson => ExportFormat::GeoJson,
+    };
+    let n = match &args.out {
+        Some(path) => {
+            // Write to a temporary name and rename at the end: a failed export
+            // never leaves a truncated file under the requested name.
+            let tmp = path.with_extension(format!("{}.partial", format.extension()));
+            let file = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot create {}", tmp.display()))?;
+            let n = app
+                .export(&Viewer::Local, &q, format, std::io::BufWriter::new(file))
+                .await;
+            match n {
+                Ok(n) => {
+                    std::fs::rename(&tmp, path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    n
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(user_error(e));
+                }
+            }
+        }
+        None => app
+            .export(
+                &Viewer::Local,
+                &q,
+                format,
+                std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            )
+            .await
+            .map_err(user_error)?,
+    };
+    if args.out.is_some() || !std::io::stdout().is_terminal() {
+        eprintln!("exported {n} incidents");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn imports(args: cli::ImportsArgs, config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    let log = app.store().imports(args.limit).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&log)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &log {
+        println!(
+            "#{:<4} {}  {:<9} {:<40} read {:>8}  +{} ~{} ={} refused {}",
+            r.id,
+            r.finished_at.format("%Y-%m-%d %H:%M:%S"),
+            r.kind,
+            clip(&r.source, 40),
+            r.rows_read,
+            r.inserted,
+            r.updated,
+            r.unchanged,
+            r.refused
+        );
+    }
+    if log.is_empty() {
+        println!("no imports yet");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn synth(what: SynthWhat) -> Result<ExitCode> {
+    match what {
+        SynthWhat::Acled { rows, seed, out } => {
+            let started = std::time::Instant::now();
+            let file = std::fs::File::create(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            sahelwatch_ingest::synthetic::write_csv(
+                std::io::BufWriter::with_capacity(1 << 20, file),
+                seed,
+                rows,
+            )
+            .with_context(|| format!("cannot write {}", out.display()))?;
+            println!(
+                "wrote {rows} SYNTHETIC incidents (seed {seed}, ACLED current layout) to {} in {:.1}s",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Command-line interface (clap). Global options can also come from the
+//! environment (`SAHELWATCH_*`) and from the configuration file; see `config`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sahelwatch",
+    version,
+    about = "Security-intelligence and convoy-safety platform for the Sahel",
+    long_about = "Record, import, search and share security incidents of the Sahel.\n\n\
+        Configuration precedence: defaults < config file < SAHELWATCH_* environment < flags."
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ./sahelwatch.toml when it exists.
+    #[arg(long, global = true, env = "SAHELWATCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database: a SQLite file path (default sahelwatch.db) or postgres://user@host/db.
+    #[arg(
+        long,
+        short = 'd',
+        global = true,
+        env = "SAHELWATCH_DATABASE",
+        value_name = "PATH|URL"
+    )]
+    pub database: Option<String>,
+    /// Log filter, e.g. info, debug, sahelwatch=debug.
+    #[arg(long, global = true, env = "SAHELWATCH_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+    /// Organisation that owns what this installation imports (default "sahelwatch").
+    #[arg(
+        long,
+        global = true,
+        env = "SAHELWATCH_ORGANISATION",
+        value_name = "NAME"
+    )]
+    pub organisation: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (loads the bundled starter data into a new database).
+    Serve(ServeArgs),
+    /// Import incidents (ACLED, UCDP), a GeoNames gazetteer, or the starter data.
+    Import(ImportCmd),
+    /// Search incidents.
+    Incidents(IncidentArgs),
+    /// Count incidents and fatalities, optionally grouped.
+    Counts(CountArgs),
+    /// Search the gazetteer.
+    Places(PlaceArgs),
+    /// Export incidents as ACLED-layout CSV or GeoJSON.
+    Export(ExportArgs),
+    /// List recent imports.
+    Imports(ImportsArgs),
+    /// Generate SYNTHETIC test data (for benchmarks and load tests).
+    Synth(SynthCmd),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "SAHELWATCH_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Do not load the starter data, even into an empty database.
+    /// (Environment: SAHELWATCH_STARTER_DATA=false.)
+    #[arg(long)]
+    pub no_starter_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCmd {
+    #[command(subcommand)]
+    pub what: ImportWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// An ACLED CSV export (2021-era or current layout, with or without an HXL row).
+    Acled(IncidentImportArgs),
+    /// A UCDP GED CSV file (49 columns).
+    Ucdp(IncidentImportArgs),
+    /// GeoNames dumps (19 tab-separated columns), e.g. BF.txt, cities500.txt.
+    Gazetteer(GazetteerImportArgs),
+    /// The bundled starter data: the region's gazetteer and the UCDP GED sample.
+    Starter,
+}
+
+#[derive(Debug, Args)]
+pub struct IncidentImportArgs {
+    /// The CSV file (use - for standard input).
+    pub file: PathBuf,
+    /// All or nothing: if any row is refused, write nothing.
+    #[arg(long)]
+    pub strict: bool,
+    /// TLP 2.0 marking of the imported incidents: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.
+    #[arg(long, default_value = "CLEAR")]
+    pub tlp: String,
+    /// Owner organisation (created if missing). Default: the configured organisation.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Write the full report (every refused row) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GazetteerImportArgs {
+    /// One or more GeoNames files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// All or nothing per file.
+    #[arg(long)]
+    pub strict: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Filters shared by incidents, counts and export (same meaning as the API's).
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    /// min_lon,min_lat,max_lon,max_lat
+    #[arg(long, allow_hyphen_values = true)]
+    pub bbox: Option<String>,
+    /// lat,lon or a place name ("Dori", "Dori,BF").
+    #[arg(long, allow_hyphen_values = true)]
+    pub near: Option<String>,
+    /// Radius for --near, km (default 50).
+    #[arg(long)]
+    pub radius_km: Option<String>,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Countries (codes or names), comma-separated.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// First-level divisions, comma-separated.
+    #[arg(long)]
+    pub admin1: Option<String>,
+    /// ACLED event types, comma-separated.
+    #[arg(long)]
+    pub event_type: Option<String>,
+    /// ACLED sub-event types, comma-separated.
+    #[arg(long)]
+    pub sub_event_type: Option<String>,
+    /// Part of an actor name.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// At least this many fatalities.
+    #[arg(long)]
+    pub min_fatalities: Option<String>,
+    /// Words that must appear in the notes.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Only this dataset (acled, ucdp-ged).
+    #[arg(long)]
+    pub dataset: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Geojson,
+}
+
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// -event_date (default), event_date, -fatalities, fatalities.
+    #[arg(long, allow_hyphen_values = true)]
+    pub sort: Option<String>,
+    /// Page size (1..1000).
+    #[arg(long, default_value = "20")]
+    pub limit: String,
+    /// Continue from a previous page's cursor.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Also print the total number of matches.
+    #[arg(long)]
+    pub count: bool,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Group by up to four of: country, admin1, event_type, sub_event_type, year, month, dataset.
+    #[arg(long)]
+    pub by: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaceArgs {
+    /// Name or start of a name.
+    pub query: String,
+    /// Only this country.
+    #[arg(long)]
+    pub country: Option<String>,
+    #[arg(long, default_value = "10")]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The current ACLED export layout.
+    Csv,
+    Geojson,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportKind,
+    /// Output file (default: standard output).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportsArgs {
+    #[arg(long, default_value = "20")]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthCmd {
+    #[command(subcommand)]
+    pub what: SynthWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SynthWhat {
+    /// SYNTHETIC incidents in the current ACLED CSV layout.
+    Acled {
+        /// Number of rows.
+        #[arg(long, default_value = "1000000")]
+        rows: u64,
+        /// Seed; the same seed gives the same file.
+        #[arg(long, default_value = "42")]
+        seed: u64,
+        /// Output file.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+    },
+}

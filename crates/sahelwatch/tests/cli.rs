@@ -1,0 +1,386 @@
+//! The real binary, as a user runs it: serve on a port, import files, query,
+//! export, and kill an import half-way.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sahelwatch"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../sahelwatch-app/tests/fixtures")
+        .join(name)
+}
+
+fn sw(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SAHELWATCH_DATABASE")
+        .env_remove("SAHELWATCH_CONFIG")
+        .env("SAHELWATCH_LOG", "warn")
+        .output()
+        .expect("run sahelwatch")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A running `sahelwatch serve`, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    output: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(bin())
+        .current_dir(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("SAHELWATCH_LOG", "warn")
+        .env_remove("SAHELWATCH_DATABASE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn serve");
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    let mut output = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        output.push(line.clone());
+        if let Some(rest) = line.strip_prefix("Listening on ") {
+            let base = rest.trim().to_string();
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines.by_ref() {});
+            return Server {
+                child,
+                base,
+                output,
+            };
+        }
+    }
+    panic!("server did not start: {output:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_loads_starter_data_and_answers_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path(), &[]);
+    let all = server.output.join("\n");
+    assert!(all.contains("loading the bundled starter data"), "{all}");
+    assert!(
+        all.contains(
+            "ucdp_ged_23_1_sample.csv [UCDP GED, 49 columns]: 1000 rows read, 1000 inserted"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("Loaded 1000 incidents and 82845 places"),
+        "{all}"
+    );
+    assert!(
+        dir.path().join("sahelwatch.db").exists(),
+        "the default database is a file in the working directory"
+    );
+    let client = reqwest::Client::new();
+    let r: serde_json::Value = client
+        .get(format!(
+            "{}/api/v1/incidents?country=ML,BF,NE&count=true",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["total"], 12);
+    let r: serde_json::Value = client
+        .get(format!("{}/api/v1/places?q=tera", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["items"][0]["id"], 2438855);
+    let r = client
+        .get(format!("{}/api/v1/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .get(format!("{}/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("/api/v1/openapi.json"));
+    drop(server);
+    // A second start on the same database does not load the starter data again.
+    let server = serve(dir.path(), &[]);
+    assert!(
+        !server
+            .output
+            .join("\n")
+            .contains("loading the bundled starter data")
+    );
+}
+
+#[test]
+fn import_query_and_export_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = fixture("acled_2021_bfa.csv");
+    let o = sw(d, &["import", "acled", f.to_str().unwrap(), "--strict"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("5 rows read, 5 inserted"),
+        "{}",
+        stdout(&o)
+    );
+    let o = sw(d, &["import", "acled", f.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("0 inserted, 0 updated, 5 unchanged"),
+        "{}",
+        stdout(&o)
+    );
+    let g = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/gazetteer/geonames_cities500_sahel_region.tsv");
+    if g.exists() {
+        let o = sw(d, &["import", "gazetteer", g.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    } else {
+        // Hermetic fallback: the same file, bundled (gzip) as starter data.
+        let o = sw(d, &["import", "starter"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // --near takes a place name and says which place it chose.
+    let o = sw(
+        d,
+        &[
+            "incidents",
+            "--near",
+            "Dori",
+            "--radius-km",
+            "150",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("near: Dori"), "{}", stderr(&o));
+    let page: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["external_id"].as_str().unwrap())
+        .collect();
+    // Haversine from Dori (14.0341, -0.03261): Dori 0.25 km, Barsalogho 129.6 km,
+    // Djibo 172.5 km, Fada N'Gourma 223.4 km, Ouagadougou 245.1 km.
+    assert_eq!(ids, vec!["BFO5003", "BFO5001"]);
+    let o = sw(
+        d,
+        &["incidents", "--country", "BF", "--event-type", "Battles"],
+    );
+    assert!(stdout(&o).contains("BF  Armed clash"), "{}", stdout(&o));
+    let o = sw(d, &["counts", "--by", "admin1", "--json"]);
+    let counts: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(counts["count"], 5);
+    // Export, then import the export into a new database: the same five incidents.
+    let out = d.join("out.csv");
+    let o = sw(
+        d,
+        &["export", "--format", "csv", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("exported 5 incidents"));
+    let o = sw(
+        d,
+        &[
+            "--database",
+            "second.db",
+            "import",
+            "acled",
+            out.to_str().unwrap(),
+            "--strict",
+        ],
+    );
+    assert!(
+        stdout(&o).contains("5 rows read, 5 inserted"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let gj = d.join("out.geojson");
+    let o = sw(
+        d,
+        &[
+            "export",
+            "--format",
+            "geojson",
+            "-o",
+            gj.to_str().unwrap(),
+            "--from",
+            "2021-04-01",
+        ],
+    );
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&gj).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["features"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = sw(
+        d,
+        &[
+            "import",
+            "acled",
+            fixture("latitude_95.csv").to_str().unwrap(),
+            "--strict",
+        ],
+    );
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("NOT committed"), "{out}");
+    assert!(
+        out.contains("refused: line 3, column latitude, value '95': 95 is outside -90..90"),
+        "{out}"
+    );
+    let o = sw(
+        d,
+        &["import", "acled", fixture("empty.csv").to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("the file is empty"), "{}", stderr(&o));
+    let o = sw(d, &["import", "acled", "/nonexistent/file.csv"]);
+    assert!(
+        stderr(&o).contains("cannot open /nonexistent/file.csv"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sw(
+        d,
+        &[
+            "import",
+            "acled",
+            fixture("acled_current_sahel.csv").to_str().unwrap(),
+            "--tlp",
+            "WHITE",
+        ],
+    );
+    assert!(
+        stderr(&o).contains("'WHITE' is not a TLP 2.0 marking"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sw(d, &["incidents", "--bbox", "1,2,3", "--from", "2024-02-30"]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("--bbox '1,2,3'") && err.contains("--from '2024-02-30'"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("sahelwatch.toml"),
+        "listen = \"127.0.0.1:9\"\ndatabse = \"x\"\n",
+    )
+    .unwrap();
+    let o = sw(d, &["incidents"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown field `databse`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn an_import_killed_halfway_leaves_the_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = d.join("synthetic.csv");
+    let o = sw(
+        d,
+        &[
+            "synth",
+            "acled",
+            "--rows",
+            "400000",
+            "--seed",
+            "7",
+            "--out",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A first, small import so the database is not empty.
+    let o = sw(
+        d,
+        &[
+            "import",
+            "acled",
+            fixture("acled_2021_bfa.csv").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success());
+    let mut child = Command::new(bin())
+        .current_dir(d)
+        .args(["import", "acled", csv.to_str().unwrap()])
+        .env("SAHELWATCH_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once the import has written into its transaction (the WAL grows).
+    let wal = d.join("sahelwatch.db-wal");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let before = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    while Instant::now() < deadline {
+        let now = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if now > before + 20_000_000 {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            panic!("the import finished before it could be killed; make the file larger");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup code runs.
+    child.wait().unwrap();
+    let o = sw(d, &["counts", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["count"], 5, "only the first import's rows remain");
+    let o = sw(d, &["imports", "--json"]);
+    let log: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        log.as_array().unwrap().len(),
+        1,
+        "the killed import left no record"
+    );
+}
