@@ -13,7 +13,7 @@ use flate2::read::GzDecoder;
 use sahelwatch_core::{OrgId, Place, Tlp};
 use sahelwatch_ingest::geonames::GeonamesReader;
 use sahelwatch_ingest::{IncidentFormat, RowIssue};
-use sahelwatch_store::{ImportJob, ImportMsg, ImportOutcome};
+use sahelwatch_store::{ImportJob, ImportMsg, ImportOutcome, ImportRow};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
@@ -159,7 +159,7 @@ impl App {
             started_at: Utc::now(),
         };
         let (tx, rx) = tokio::sync::mpsc::channel::<ImportMsg>(4);
-        let strict = opts.strict;
+        let (strict, owner, tlp) = (opts.strict, opts.owner, opts.tlp);
         progress.start(total_bytes);
         let reader_progress = Arc::clone(&progress);
         let reader = tokio::task::spawn_blocking(move || {
@@ -171,7 +171,7 @@ impl App {
             while let Some(item) = rows.next() {
                 read += 1;
                 match item {
-                    Ok(p) => batch.push(p.data),
+                    Ok(p) => batch.push(ImportRow::new(p.data, owner, tlp)),
                     Err(issue) => refused.push(issue),
                 }
                 if batch.len() == BATCH {

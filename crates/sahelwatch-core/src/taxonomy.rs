@@ -39,8 +39,15 @@ macro_rules! vocabulary {
 
             /// Parse a label, tolerating case and spacing but nothing else.
             pub fn parse(s: &str) -> Option<Self> {
+                // Exports almost always use the exact label: try that first, without allocating.
+                if let Some(v) = Self::ALL.iter().copied().find(|v| v.label() == s) {
+                    return Some(v);
+                }
+                static KEYS: std::sync::LazyLock<Vec<(String, $name)>> = std::sync::LazyLock::new(|| {
+                    $name::ALL.iter().map(|v| (vocab_key(v.label()), *v)).collect()
+                });
                 let key = vocab_key(s);
-                Self::ALL.iter().copied().find(|v| vocab_key(v.label()) == key)
+                KEYS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
             }
 
             /// A stable small integer (position in codebook order).
@@ -249,6 +256,9 @@ impl Inter {
         }
         if let Ok(n) = t.parse::<u8>() {
             return Inter::from_code(n).map(Some).ok_or(UnknownInter);
+        }
+        if let Some(v) = Self::ALL.iter().copied().find(|v| v.label() == t) {
+            return Ok(Some(v));
         }
         let key = vocab_key(t);
         for v in Self::ALL {

@@ -227,12 +227,7 @@ impl<R: Read> AcledReader<R> {
     }
 
     fn parse(&mut self, rec: &ByteRecord, line: u64) -> Result<IncidentData, RowIssue> {
-        let row = Row {
-            line,
-            rec,
-            cols: &self.cols,
-        };
-        row.check_shape()?;
+        let row = Row::new(line, rec, &self.cols)?;
         let data = parse_row(&row, &self.unmodelled)?;
         let id = data.external_id.clone().unwrap_or_default();
         if let Some(first) = self.seen.get(&id) {
@@ -340,7 +335,7 @@ fn parse_row(row: &Row<'_>, unmodelled: &[usize]) -> Result<IncidentData, RowIss
     };
     let mut original = BTreeMap::new();
     for &i in unmodelled {
-        let t = std::str::from_utf8(&row.rec[i]).unwrap_or("").trim();
+        let t = row.at(i);
         if !t.is_empty() {
             original.insert(row.cols.names[i].clone(), t.to_string());
         }

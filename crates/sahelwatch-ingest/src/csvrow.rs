@@ -1,8 +1,8 @@
 //! Shared CSV plumbing: header maps, typed field access with error context.
 
 use csv::ByteRecord;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::fmt;
 
 /// Why one row was refused: the line it starts on, the column and value at
@@ -52,7 +52,7 @@ pub enum FileError {
 #[derive(Debug, Clone)]
 pub struct Columns {
     pub names: Vec<String>,
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
 }
 
 impl Columns {
@@ -101,13 +101,41 @@ impl Columns {
 }
 
 /// One record with its line number, giving typed access to fields by name.
+/// Building it checks the field count and UTF-8 of every field, once.
 pub struct Row<'a> {
     pub line: u64,
-    pub rec: &'a ByteRecord,
     pub cols: &'a Columns,
+    fields: Vec<&'a str>,
 }
 
 impl<'a> Row<'a> {
+    /// Check the field count and UTF-8 of a record, then wrap it.
+    pub fn new(line: u64, rec: &'a ByteRecord, cols: &'a Columns) -> Result<Row<'a>, RowIssue> {
+        if rec.len() != cols.len() {
+            return Err(RowIssue {
+                line,
+                column: None,
+                value: None,
+                reason: format!("expected {} fields, found {}", cols.len(), rec.len()),
+            });
+        }
+        let mut fields = Vec::with_capacity(rec.len());
+        for (i, f) in rec.iter().enumerate() {
+            match std::str::from_utf8(f) {
+                Ok(t) => fields.push(t),
+                Err(e) => {
+                    return Err(RowIssue {
+                        line,
+                        column: Some(cols.names[i].clone()),
+                        value: Some(String::from_utf8_lossy(&f[..f.len().min(80)]).into_owned()),
+                        reason: format!("invalid UTF-8 at byte {} of the field", e.valid_up_to()),
+                    });
+                }
+            }
+        }
+        Ok(Row { line, cols, fields })
+    }
+
     pub fn issue(&self, column: &str, value: &str, reason: impl Into<String>) -> RowIssue {
         RowIssue {
             line: self.line,
@@ -117,41 +145,17 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// Check UTF-8 and field count for the whole row before field access.
-    pub fn check_shape(&self) -> Result<(), RowIssue> {
-        if self.rec.len() != self.cols.len() {
-            return Err(RowIssue {
-                line: self.line,
-                column: None,
-                value: None,
-                reason: format!(
-                    "expected {} fields, found {}",
-                    self.cols.len(),
-                    self.rec.len()
-                ),
-            });
-        }
-        for (i, f) in self.rec.iter().enumerate() {
-            if let Err(e) = std::str::from_utf8(f) {
-                return Err(RowIssue {
-                    line: self.line,
-                    column: Some(self.cols.names[i].clone()),
-                    value: Some(String::from_utf8_lossy(&f[..f.len().min(80)]).into_owned()),
-                    reason: format!("invalid UTF-8 at byte {} of the field", e.valid_up_to()),
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// The trimmed text of a column ("" when the column is absent).
-    /// `check_shape` must have passed.
     pub fn text(&self, name: &str) -> &'a str {
-        match self.cols.get(name).and_then(|i| self.rec.get(i)) {
-            // check_shape verified UTF-8 for every field.
-            Some(b) => std::str::from_utf8(b).unwrap_or("").trim(),
+        match self.cols.get(name) {
+            Some(i) => self.fields[i].trim(),
             None => "",
         }
+    }
+
+    /// The trimmed text of the column at position `i`.
+    pub fn at(&self, i: usize) -> &'a str {
+        self.fields.get(i).map(|t| t.trim()).unwrap_or("")
     }
 
     pub fn opt_string(&self, name: &str) -> Option<String> {

@@ -80,12 +80,7 @@ impl<R: Read> UcdpReader<R> {
     }
 
     fn parse(&mut self, rec: &ByteRecord, line: u64) -> Result<IncidentData, RowIssue> {
-        let row = Row {
-            line,
-            rec,
-            cols: &self.cols,
-        };
-        row.check_shape()?;
+        let row = Row::new(line, rec, &self.cols)?;
         let data = parse_row(&row)?;
         let id = data.external_id.clone().unwrap_or_default();
         if let Some(first) = self.seen.get(&id) {
@@ -164,7 +159,7 @@ fn parse_row(row: &Row<'_>) -> Result<IncidentData, RowIssue> {
     };
     let mut original = BTreeMap::new();
     for (i, name) in row.cols.names.iter().enumerate() {
-        let t = std::str::from_utf8(&row.rec[i]).unwrap_or("").trim();
+        let t = row.at(i);
         if !t.is_empty() {
             original.insert(name.clone(), t.to_string());
         }

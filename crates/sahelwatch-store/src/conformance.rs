@@ -7,7 +7,7 @@
 //! and drop it afterwards. They fail, rather than skip, when the server is
 //! unreachable: a green run must mean both backends were tested.
 
-use crate::{ImportJob, ImportMsg, Store};
+use crate::{ImportJob, ImportMsg, ImportRow, Store};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::Rng;
 use sahelwatch_core::{
@@ -234,6 +234,11 @@ pub async fn import(
 ) -> crate::Result<crate::ImportOutcome> {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let n = rows.len() as u64;
+    let (owner, tlp) = (job.owner, job.tlp);
+    let rows: Vec<ImportRow> = rows
+        .into_iter()
+        .map(|d| ImportRow::new(d, owner, tlp))
+        .collect();
     let feeder = tokio::spawn(async move {
         for chunk in rows.chunks(7) {
             if tx.send(ImportMsg::Rows(chunk.to_vec())).await.is_err() {
@@ -398,9 +403,13 @@ pub async fn refused_and_interrupted_imports_leave_nothing(db: &TestDb) {
 
     // The sender disappears mid-import (a crash, Ctrl-C): nothing is written.
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tx.send(ImportMsg::Rows(vec![bare_incident("B1", 1)]))
-        .await
-        .expect("send");
+    tx.send(ImportMsg::Rows(vec![ImportRow::new(
+        bare_incident("B1", 1),
+        org.id,
+        Tlp::Clear,
+    )]))
+    .await
+    .expect("send");
     drop(tx);
     let err = s
         .import_incidents(job(org.id, Tlp::Clear, false), rx)
@@ -553,9 +562,13 @@ pub async fn import_log_records_committed_imports(db: &TestDb) {
         value: Some("95".into()),
         reason: "is outside -90..90".into(),
     }];
-    tx.send(ImportMsg::Rows(vec![bare_incident("L1", 1)]))
-        .await
-        .expect("send");
+    tx.send(ImportMsg::Rows(vec![ImportRow::new(
+        bare_incident("L1", 1),
+        org.id,
+        Tlp::Clear,
+    )]))
+    .await
+    .expect("send");
     tx.send(ImportMsg::Finish {
         commit: true,
         rows_read: 2,

@@ -99,10 +99,48 @@ pub struct ImportJob {
     pub started_at: DateTime<Utc>,
 }
 
+/// An incident to import, with its content hash already computed for the
+/// owner and marking it will be stored under. Hashing on the reader side
+/// lets it run on another core than the database writes.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    data: IncidentData,
+    owner: OrgId,
+    tlp: Tlp,
+    hash: i64,
+}
+
+impl ImportRow {
+    pub fn new(data: IncidentData, owner: OrgId, tlp: Tlp) -> ImportRow {
+        let hash = data.content_hash(owner, tlp) as i64;
+        ImportRow {
+            data,
+            owner,
+            tlp,
+            hash,
+        }
+    }
+
+    pub fn data(&self) -> &IncidentData {
+        &self.data
+    }
+
+    /// The content hash, checked against the job it is imported by.
+    pub(crate) fn hash_for(&self, job: &ImportJob) -> Result<i64> {
+        if self.owner == job.owner && self.tlp == job.tlp {
+            Ok(self.hash)
+        } else {
+            Err(StoreError::Internal(
+                "an import row was hashed for another owner or marking".into(),
+            ))
+        }
+    }
+}
+
 /// Messages from the reader side of an import to the store.
 #[derive(Debug)]
 pub enum ImportMsg {
-    Rows(Vec<IncidentData>),
+    Rows(Vec<ImportRow>),
     /// Everything has been sent. With `commit: false` the store rolls back.
     Finish {
         commit: bool,

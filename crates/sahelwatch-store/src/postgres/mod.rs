@@ -529,8 +529,9 @@ impl Store for PgStore {
             match rx.recv().await {
                 Some(ImportMsg::Rows(rows)) => {
                     let mut fresh: Vec<(IncidentData, i64)> = Vec::new();
-                    for d in rows {
-                        let hash = d.content_hash(job.owner, job.tlp) as i64;
+                    for row in rows {
+                        let hash = row.hash_for(&job)?;
+                        let d = row.data().clone();
                         let key = d.external_id.clone().unwrap_or_default();
                         match existing.get(&key).copied() {
                             Some((_, h)) if h == hash => out.unchanged += 1,

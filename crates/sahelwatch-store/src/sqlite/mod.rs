@@ -34,16 +34,38 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
-const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+/// Per-connection settings. `page_size` only affects a new database file
+/// (16 KiB pages make bulk imports about 10% faster than the 4 KiB default).
+const PRAGMAS: &str = "PRAGMA busy_timeout = 60000;
+    PRAGMA page_size = 16384;
+    PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
     PRAGMA foreign_keys = ON;
-    PRAGMA busy_timeout = 60000;
     PRAGMA cache_size = -131072;
     PRAGMA temp_store = MEMORY;";
+
+/// Turn off SQLite's global memory statistics. They take a global mutex on
+/// every allocation; sahelwatch never reads them. Must run before the first
+/// connection opens, hence once per process.
+fn disable_memstatus() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before any other SQLite use in this
+        // process (the Once runs before the first connection is opened) and with
+        // the argument type SQLITE_CONFIG_MEMSTATUS expects (an int).
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+        }
+    });
+}
 
 impl SqliteStore {
     /// Open (creating if needed) the database file and apply migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        disable_memstatus();
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
@@ -229,8 +251,8 @@ fn bind_content(
         i += 1;
         Ok(())
     };
-    b(&d.event_date.format("%Y-%m-%d").to_string())?;
-    b(&d.event_date_end.map(|e| e.format("%Y-%m-%d").to_string()))?;
+    b(&d.event_date.to_string())?;
+    b(&d.event_date_end.map(|e| e.to_string()))?;
     b(&d.time_precision.get())?;
     b(&d.event_type().label())?;
     b(&d.sub_event_type.label())?;
@@ -267,9 +289,34 @@ fn bind_content(
 fn import_incidents_blocking(
     c: &mut Connection,
     job: ImportJob,
+    rx: tokio::sync::mpsc::Receiver<ImportMsg>,
+) -> Result<ImportOutcome> {
+    // The only foreign key of an incident is its owner, which the caller
+    // resolved to an existing organisation: skip the per-row parent lookup.
+    // The pragma cannot change inside a transaction, so set it around it.
+    c.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = import_incidents_tx(c, job, rx);
+    c.execute_batch("PRAGMA foreign_keys = ON")?;
+    result
+}
+
+fn import_incidents_tx(
+    c: &mut Connection,
+    job: ImportJob,
     mut rx: tokio::sync::mpsc::Receiver<ImportMsg>,
 ) -> Result<ImportOutcome> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let owner_exists: bool = tx.query_row(
+        "SELECT count(*) FROM organisations WHERE id = ?1",
+        [job.owner.0],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !owner_exists {
+        return Err(StoreError::Internal(format!(
+            "organisation {} does not exist",
+            job.owner.0
+        )));
+    }
     let seq = bump(&tx, "incidents")?;
     let owner = job.owner.0;
     let mut existing: HashMap<String, (i64, i64)> = HashMap::new();
@@ -309,23 +356,28 @@ fn import_incidents_blocking(
         let mut upd = tx.prepare(&format!(
             "UPDATE incidents SET {sets}, seq = ?33, tlp = ?34, updated_at = ?35, deleted = 0 WHERE id = ?36"
         ))?;
-        loop {
-            match rx.blocking_recv() {
+        let mut waiting = std::time::Duration::ZERO;
+        let started = std::time::Instant::now();
+        let finish = loop {
+            let t = std::time::Instant::now();
+            let msg = rx.blocking_recv();
+            waiting += t.elapsed();
+            match msg {
                 Some(ImportMsg::Rows(rows)) => {
-                    for d in rows {
-                        let hash = d.content_hash(job.owner, job.tlp) as i64;
-                        let key = d.external_id.clone().unwrap_or_default();
-                        match existing.get(&key) {
+                    for row in rows {
+                        let hash = row.hash_for(&job)?;
+                        let d = row.data();
+                        let key = d.external_id.as_deref().unwrap_or_default();
+                        match existing.get(key) {
                             Some(&(_, h)) if h == hash => out.unchanged += 1,
                             Some(&(id, _)) => {
-                                let next = bind_content(&mut upd, 1, &d, hash)?;
+                                let next = bind_content(&mut upd, 1, d, hash)?;
                                 debug_assert_eq!(next, 33);
                                 upd.raw_bind_parameter(33, seq)?;
                                 upd.raw_bind_parameter(34, tlp)?;
                                 upd.raw_bind_parameter(35, &now)?;
                                 upd.raw_bind_parameter(36, id)?;
                                 upd.raw_execute()?;
-                                existing.insert(key, (id, hash));
                                 out.updated += 1;
                             }
                             None => {
@@ -336,11 +388,12 @@ fn import_incidents_blocking(
                                 ins.raw_bind_parameter(4, tlp)?;
                                 ins.raw_bind_parameter(5, &d.dataset)?;
                                 ins.raw_bind_parameter(6, &d.external_id)?;
-                                let next = bind_content(&mut ins, 7, &d, hash)?;
+                                let next = bind_content(&mut ins, 7, d, hash)?;
                                 ins.raw_bind_parameter(next, &now)?;
                                 ins.raw_bind_parameter(next + 1, &now)?;
+                                // A second row with the same key in one import (which the
+                                // readers already refuse) fails on the unique index.
                                 ins.raw_execute()?;
-                                existing.insert(key, (tx.last_insert_rowid(), hash));
                                 out.inserted += 1;
                             }
                         }
@@ -353,7 +406,13 @@ fn import_incidents_blocking(
                 }) => break Some((commit, rows_read, refused)),
                 None => break None,
             }
-        }
+        };
+        tracing::debug!(
+            writing_ms = (started.elapsed() - waiting).as_millis() as u64,
+            waiting_for_reader_ms = waiting.as_millis() as u64,
+            "sqlite import writer"
+        );
+        finish
     };
     let Some((commit, rows_read, refused)) = finish else {
         // The sender went away without finishing: drop the transaction (rollback).

@@ -1,0 +1,98 @@
+//! Benchmark support: the query mix used to compare sahelwatch with PostGIS
+//! and DuckDB on the same SYNTHETIC data. Not part of the product.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Towns the synthetic generator places events around (a subset, for query centres).
+pub const CENTRES: &[(f64, f64)] = &[
+    (14.0354, -0.0345),
+    (14.1010, -1.6306),
+    (13.0917, -1.0844),
+    (14.4843, -4.1827),
+    (16.2717, -0.0447),
+    (14.0078, 0.7531),
+    (13.5116, 2.1254),
+    (15.9182, 2.4022),
+    (12.6392, -8.0029),
+    (13.3154, 12.6113),
+];
+
+pub const EVENT_TYPES: [&str; 6] = [
+    "Battles",
+    "Explosions/Remote violence",
+    "Violence against civilians",
+    "Protests",
+    "Riots",
+    "Strategic developments",
+];
+
+/// One query of the mix, with its parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BenchQuery {
+    /// (a) bounding box + date range + event type, first page of 100, newest first.
+    BboxDateType {
+        min_lon: f64,
+        min_lat: f64,
+        max_lon: f64,
+        max_lat: f64,
+        from: String,
+        to: String,
+        event_type: String,
+    },
+    /// (b) within radius of a point + last 12 months, first page of 100, newest first.
+    NearLastYear {
+        lat: f64,
+        lon: f64,
+        radius_km: f64,
+        from: String,
+        to: String,
+    },
+    /// (c) monthly counts per country over everything.
+    MonthlyByCountry,
+}
+
+/// A seeded mix of `n` queries of each kind.
+pub fn query_mix(seed: u64, n: usize) -> Vec<BenchQuery> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let (lat, lon) = CENTRES[rng.random_range(0..CENTRES.len())];
+        let year = rng.random_range(2013..2026);
+        out.push(BenchQuery::BboxDateType {
+            min_lon: lon - 1.0,
+            min_lat: lat - 1.0,
+            max_lon: lon + 1.0,
+            max_lat: lat + 1.0,
+            from: format!("{year}-01-01"),
+            to: format!("{year}-12-31"),
+            event_type: EVENT_TYPES[rng.random_range(0..6)].to_string(),
+        });
+    }
+    for _ in 0..n {
+        let (lat, lon) = CENTRES[rng.random_range(0..CENTRES.len())];
+        out.push(BenchQuery::NearLastYear {
+            lat: lat + rng.random_range(-0.2..0.2),
+            lon: lon + rng.random_range(-0.2..0.2),
+            radius_km: 50.0,
+            from: "2025-10-01".into(),
+            to: "2026-09-30".into(),
+        });
+    }
+    for _ in 0..n.div_ceil(5) {
+        out.push(BenchQuery::MonthlyByCountry);
+    }
+    out
+}
+
+/// p50 and p95 of durations in milliseconds.
+pub fn percentiles(mut ms: Vec<f64>) -> (f64, f64) {
+    if ms.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.50), at(0.95))
+}
