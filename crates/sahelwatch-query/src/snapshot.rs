@@ -18,6 +18,7 @@ use chrono::{Datelike, NaiveDate};
 use geo::{Distance, Haversine, Point};
 use sahelwatch_core::text::fold;
 use sahelwatch_core::{CountryCode, EventType, OrgId, SubEventType, Tlp, Viewer};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -615,6 +616,18 @@ impl Snapshot {
         }
     }
 
+    /// The first and last event day held (live or not); (0, 0) when empty.
+    fn day_range(&self) -> (i32, i32) {
+        let firsts = [self.main.day.first(), self.delta.day.first()];
+        let lasts = [self.main.day.last(), self.delta.day.last()];
+        let lo = firsts.into_iter().flatten().min().copied();
+        let hi = lasts.into_iter().flatten().max().copied();
+        match (lo, hi) {
+            (Some(a), Some(b)) => (a, b),
+            _ => (0, 0),
+        }
+    }
+
     /// Matching positions of both segments in ascending (day, id) order.
     fn scan(&self, c: &Compiled, mut visit: impl FnMut(&Segment, usize) -> bool, descending: bool) {
         if c.impossible {
@@ -793,42 +806,91 @@ impl Snapshot {
     pub fn aggregate(&self, filter: &Filter, viewer: &Viewer, keys: &[GroupKey]) -> Aggregate {
         let c = Compiled::new(filter, viewer, &self.dicts);
         let keys = &keys[..keys.len().min(4)];
-        let mut groups: HashMap<[i64; 4], (u64, u64)> = HashMap::new();
         let (mut count, mut fatalities) = (0u64, 0u64);
-        let key_of = |s: &Segment, i: usize, k: GroupKey| -> i64 {
+        // Each key value becomes a small integer in 0..cardinality. When the
+        // product of the cardinalities is modest, groups live in a dense array
+        // indexed directly (a few ns per row); otherwise in a hash map.
+        let (min_day, max_day) = self.day_range();
+        let (y0, y1) = (date_of(min_day).year() as i64, date_of(max_day).year() as i64);
+        let card = |k: GroupKey| -> i64 {
             match k {
-                GroupKey::Country => s.country[i] as i64,
-                GroupKey::Admin1 => s.admin1[i] as i64,
-                GroupKey::EventType => SubEventType::from_code(s.sub[i])
-                    .map(|t| t.event_type().code())
-                    .unwrap_or(0) as i64,
-                GroupKey::SubEventType => s.sub[i] as i64,
-                GroupKey::Year => date_of(s.day[i]).year() as i64,
-                GroupKey::Month => {
-                    let d = date_of(s.day[i]);
-                    d.year() as i64 * 12 + d.month0() as i64
-                }
-                GroupKey::Dataset => s.dataset[i] as i64,
+                GroupKey::Country => self.dicts.countries.len() as i64,
+                GroupKey::Admin1 => self.dicts.admin1_key.len() as i64,
+                GroupKey::EventType => EventType::ALL.len() as i64,
+                GroupKey::SubEventType => SubEventType::ALL.len() as i64,
+                GroupKey::Year => y1 - y0 + 1,
+                GroupKey::Month => (y1 - y0 + 1) * 12,
+                GroupKey::Dataset => self.dicts.datasets.len() as i64,
             }
         };
+        let cards: Vec<i64> = keys.iter().map(|k| card(*k).max(1)).collect();
+        let cells: i64 = cards.iter().product();
+        const DENSE_LIMIT: i64 = 1 << 22;
+        let mut dense: Vec<(u64, u64)> = if !keys.is_empty() && cells <= DENSE_LIMIT {
+            vec![(0, 0); cells as usize]
+        } else {
+            Vec::new()
+        };
+        let mut sparse: FxHashMap<[i64; 4], (u64, u64)> = FxHashMap::default();
+        // Rows arrive mostly in day order: convert a day to (year, month) once
+        // per run of equal days rather than once per row.
+        let mut last_day = i32::MIN;
+        let mut last_ym = (0i64, 0i64);
         self.scan(
             &c,
             |s, i| {
                 count += 1;
                 fatalities += s.fat[i] as u64;
-                if !keys.is_empty() {
-                    let mut k = [0i64; 4];
-                    for (slot, key) in k.iter_mut().zip(keys) {
-                        *slot = key_of(s, i, *key);
-                    }
-                    let e = groups.entry(k).or_insert((0, 0));
-                    e.0 += 1;
-                    e.1 += s.fat[i] as u64;
+                if keys.is_empty() {
+                    return true;
                 }
+                if s.day[i] != last_day {
+                    last_day = s.day[i];
+                    let d = date_of(last_day);
+                    last_ym = (d.year() as i64 - y0, (d.year() as i64 - y0) * 12 + d.month0() as i64);
+                }
+                let mut k = [0i64; 4];
+                for (slot, key) in k.iter_mut().zip(keys) {
+                    *slot = match key {
+                        GroupKey::Country => s.country[i] as i64,
+                        GroupKey::Admin1 => s.admin1[i] as i64,
+                        GroupKey::EventType => SubEventType::from_code(s.sub[i])
+                            .map(|t| t.event_type().code())
+                            .unwrap_or(0) as i64,
+                        GroupKey::SubEventType => s.sub[i] as i64,
+                        GroupKey::Year => last_ym.0,
+                        GroupKey::Month => last_ym.1,
+                        GroupKey::Dataset => s.dataset[i] as i64,
+                    };
+                }
+                let e = if dense.is_empty() {
+                    sparse.entry(k).or_insert((0, 0))
+                } else {
+                    let mut cell = 0i64;
+                    for (v, n) in k.iter().zip(&cards) {
+                        cell = cell * n + v;
+                    }
+                    &mut dense[cell as usize]
+                };
+                e.0 += 1;
+                e.1 += s.fat[i] as u64;
                 true
             },
             false,
         );
+        let mut groups: Vec<([i64; 4], (u64, u64))> = sparse.into_iter().collect();
+        for (cell, v) in dense.iter().enumerate() {
+            if v.0 == 0 {
+                continue;
+            }
+            let mut k = [0i64; 4];
+            let mut rest = cell as i64;
+            for j in (0..cards.len()).rev() {
+                k[j] = rest % cards[j];
+                rest /= cards[j];
+            }
+            groups.push((k, *v));
+        }
         let d = &self.dicts;
         let label = |k: GroupKey, v: i64| -> String {
             match k {
@@ -848,8 +910,8 @@ impl Snapshot {
                 GroupKey::SubEventType => SubEventType::from_code(v as u8)
                     .map(|t| t.label().to_string())
                     .unwrap_or_default(),
-                GroupKey::Year => v.to_string(),
-                GroupKey::Month => format!("{:04}-{:02}", v.div_euclid(12), v.rem_euclid(12) + 1),
+                GroupKey::Year => (y0 + v).to_string(),
+                GroupKey::Month => format!("{:04}-{:02}", y0 + v.div_euclid(12), v.rem_euclid(12) + 1),
                 GroupKey::Dataset => d.datasets.get(v as usize).cloned().unwrap_or_default(),
             }
         };

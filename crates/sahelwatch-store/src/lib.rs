@@ -125,6 +125,10 @@ impl ImportRow {
         &self.data
     }
 
+    pub fn into_data(self) -> IncidentData {
+        self.data
+    }
+
     /// The content hash, checked against the job it is imported by.
     pub(crate) fn hash_for(&self, job: &ImportJob) -> Result<i64> {
         if self.owner == job.owner && self.tlp == job.tlp {

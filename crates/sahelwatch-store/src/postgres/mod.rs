@@ -531,7 +531,7 @@ impl Store for PgStore {
                     let mut fresh: Vec<(IncidentData, i64)> = Vec::new();
                     for row in rows {
                         let hash = row.hash_for(&job)?;
-                        let d = row.data().clone();
+                        let d = row.into_data();
                         let key = d.external_id.clone().unwrap_or_default();
                         match existing.get(&key).copied() {
                             Some((_, h)) if h == hash => out.unchanged += 1,
