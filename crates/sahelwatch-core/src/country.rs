@@ -376,6 +376,16 @@ fn lookup(s: &str) -> Option<CountryCode> {
     if t.is_empty() {
         return None;
     }
+    // Fast path for stored values: an upper-case alpha-2 code.
+    if let [a, b] = t.as_bytes()
+        && a.is_ascii_uppercase()
+        && b.is_ascii_uppercase()
+    {
+        let code = CountryCode([*a, *b]);
+        if TABLE.by_alpha2.contains_key(&code) {
+            return Some(code);
+        }
+    }
     if t.bytes().all(|b| b.is_ascii_digit()) {
         return from_iso_numeric(t.parse().ok()?);
     }

@@ -20,13 +20,14 @@ use crate::csvrow::{self, Columns, FileError, Row, RowIssue};
 use crate::{IncidentRows, ParsedIncident};
 use chrono::Datelike;
 use csv::ByteRecord;
+use rustc_hash::FxHashMap;
 use sahelwatch_core::country::{self, CountryCode};
 use sahelwatch_core::incident::round_coord;
 use sahelwatch_core::{
     Actors, DisorderType, EventType, Fatalities, Incident, IncidentData, Inter, Location,
     Precision, SubEventType,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 pub const DATASET: &str = "acled";
@@ -169,7 +170,7 @@ pub struct AcledReader<R: Read> {
     hxl_skipped: bool,
     pending: Option<ByteRecord>,
     rec: ByteRecord,
-    seen: HashMap<String, u64>,
+    seen: FxHashMap<String, u64>,
     fatal: Option<FileError>,
     unmodelled: Vec<usize>,
     done: bool,
@@ -197,7 +198,7 @@ impl<R: Read> AcledReader<R> {
             hxl_skipped: false,
             pending: None,
             rec: ByteRecord::new(),
-            seen: HashMap::new(),
+            seen: FxHashMap::default(),
             fatal: None,
             unmodelled,
             done: false,

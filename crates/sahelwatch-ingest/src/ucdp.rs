@@ -26,12 +26,13 @@
 use crate::csvrow::{self, Columns, FileError, Row, RowIssue};
 use crate::{IncidentRows, ParsedIncident};
 use csv::ByteRecord;
+use rustc_hash::FxHashMap;
 use sahelwatch_core::country::{self, CountryCode};
 use sahelwatch_core::incident::round_coord;
 use sahelwatch_core::{
     Actors, DisorderType, Fatalities, IncidentData, Location, Precision, SubEventType,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read;
 
 pub const DATASET: &str = "ucdp-ged";
@@ -58,7 +59,7 @@ pub struct UcdpReader<R: Read> {
     rdr: csv::Reader<R>,
     cols: Columns,
     rec: ByteRecord,
-    seen: HashMap<String, u64>,
+    seen: FxHashMap<String, u64>,
     fatal: Option<FileError>,
     done: bool,
 }
@@ -73,7 +74,7 @@ impl<R: Read> UcdpReader<R> {
             rdr,
             cols,
             rec: ByteRecord::new(),
-            seen: HashMap::new(),
+            seen: FxHashMap::default(),
             fatal: None,
             done: false,
         })

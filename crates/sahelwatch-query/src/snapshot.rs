@@ -16,9 +16,9 @@
 use crate::filter::{Cursor, Filter, GroupKey, Sort};
 use chrono::{Datelike, NaiveDate};
 use geo::{Distance, Haversine, Point};
+use rustc_hash::FxHashMap;
 use sahelwatch_core::text::fold;
 use sahelwatch_core::{CountryCode, EventType, OrgId, SubEventType, Tlp, Viewer};
-use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -49,8 +49,11 @@ struct Dicts {
     admin1_key: Vec<String>,
     admin1_display: Vec<String>,
     admin1_index: HashMap<String, u32>,
+    /// Raw spelling -> id, so that each distinct spelling is folded once.
+    admin1_raw: FxHashMap<String, u32>,
     actors: Vec<String>,
     actor_index: HashMap<String, u32>,
+    actor_raw: FxHashMap<String, u32>,
     datasets: Vec<String>,
     dataset_index: HashMap<String, u16>,
     countries: Vec<CountryCode>,
@@ -70,6 +73,15 @@ impl Dicts {
 
     fn admin1(&mut self, name: Option<&str>) -> u32 {
         let Some(name) = name else { return 0 };
+        if let Some(&i) = self.admin1_raw.get(name) {
+            return i;
+        }
+        let i = self.admin1_folded(name);
+        self.admin1_raw.insert(name.to_string(), i);
+        i
+    }
+
+    fn admin1_folded(&mut self, name: &str) -> u32 {
         let key = fold(name);
         if key.is_empty() {
             return 0;
@@ -85,6 +97,15 @@ impl Dicts {
     }
 
     fn actor(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.actor_raw.get(name) {
+            return i;
+        }
+        let i = self.actor_folded(name);
+        self.actor_raw.insert(name.to_string(), i);
+        i
+    }
+
+    fn actor_folded(&mut self, name: &str) -> u32 {
         let key = fold(name);
         if let Some(&i) = self.actor_index.get(&key) {
             return i;
@@ -238,11 +259,17 @@ impl Segment {
 
     /// Build from unsorted rows.
     fn from_rows(rows: &[&IndexRow], d: &mut Dicts) -> Segment {
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_unstable_by_key(|&i| (day_number(rows[i].event_date), rows[i].id));
+        // Sort precomputed keys: computing the day number inside the
+        // comparison would redo it twenty times per row.
+        let mut order: Vec<(i32, i64, u32)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (day_number(r.event_date), r.id, i as u32))
+            .collect();
+        order.sort_unstable();
         let mut s = Segment::with_capacity(rows.len());
-        for i in order {
-            s.push_row(rows[i], d);
+        for (_, _, i) in order {
+            s.push_row(rows[i as usize], d);
         }
         s
     }
@@ -811,7 +838,10 @@ impl Snapshot {
         // product of the cardinalities is modest, groups live in a dense array
         // indexed directly (a few ns per row); otherwise in a hash map.
         let (min_day, max_day) = self.day_range();
-        let (y0, y1) = (date_of(min_day).year() as i64, date_of(max_day).year() as i64);
+        let (y0, y1) = (
+            date_of(min_day).year() as i64,
+            date_of(max_day).year() as i64,
+        );
         let card = |k: GroupKey| -> i64 {
             match k {
                 GroupKey::Country => self.dicts.countries.len() as i64,
@@ -847,7 +877,10 @@ impl Snapshot {
                 if s.day[i] != last_day {
                     last_day = s.day[i];
                     let d = date_of(last_day);
-                    last_ym = (d.year() as i64 - y0, (d.year() as i64 - y0) * 12 + d.month0() as i64);
+                    last_ym = (
+                        d.year() as i64 - y0,
+                        (d.year() as i64 - y0) * 12 + d.month0() as i64,
+                    );
                 }
                 let mut k = [0i64; 4];
                 for (slot, key) in k.iter_mut().zip(keys) {
@@ -911,7 +944,9 @@ impl Snapshot {
                     .map(|t| t.label().to_string())
                     .unwrap_or_default(),
                 GroupKey::Year => (y0 + v).to_string(),
-                GroupKey::Month => format!("{:04}-{:02}", y0 + v.div_euclid(12), v.rem_euclid(12) + 1),
+                GroupKey::Month => {
+                    format!("{:04}-{:02}", y0 + v.div_euclid(12), v.rem_euclid(12) + 1)
+                }
                 GroupKey::Dataset => d.datasets.get(v as usize).cloned().unwrap_or_default(),
             }
         };

@@ -258,7 +258,43 @@ pub fn ts_parse(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|_| StoreError::Corrupt(format!("timestamp '{s}' is not RFC 3339")))
 }
 
+/// Parse a stored `YYYY-MM-DD` date (a fast path: the index loads a million of them).
 pub fn date_parse(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| StoreError::Corrupt(format!("date '{s}' is not YYYY-MM-DD")))
+    let bad = || StoreError::Corrupt(format!("date '{s}' is not YYYY-MM-DD"));
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+        })
+    };
+    let y = num(0..4).ok_or_else(bad)?;
+    let m = num(5..7).ok_or_else(bad)?;
+    let d = num(8..10).ok_or_else(bad)?;
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_dates_parse_and_garbage_does_not() {
+        assert_eq!(
+            date_parse("2024-02-29").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
+        for bad in [
+            "2023-02-29",
+            "2024-2-29",
+            "2024/02/29",
+            "20x4-02-01",
+            "",
+            "2024-02-290",
+        ] {
+            assert!(date_parse(bad).is_err(), "{bad}");
+        }
+    }
 }

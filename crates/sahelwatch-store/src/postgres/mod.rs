@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::{StreamExt, pin_mut};
+use rustc_hash::FxHashMap;
 use sahelwatch_core::text::fold;
 use sahelwatch_core::{Incident, IncidentData, OrgId, Place};
 use sahelwatch_ingest::RowIssue;
@@ -494,7 +495,7 @@ impl Store for PgStore {
             .get(0);
         let owner = job.owner.0;
         // Row id -1 marks a row inserted by this import (COPY does not return ids).
-        let mut existing: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut existing: FxHashMap<String, (i64, i64)> = FxHashMap::default();
         for r in tx
             .query(
                 "SELECT external_id, id, row_hash FROM incidents WHERE owner_org = $1 AND dataset = $2",

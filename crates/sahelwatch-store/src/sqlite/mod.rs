@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rustc_hash::FxHashMap;
 use sahelwatch_core::text::fold;
 use sahelwatch_core::{Incident, IncidentData, OrgId, Place};
 use sahelwatch_ingest::RowIssue;
@@ -320,7 +321,7 @@ fn import_incidents_tx(
     }
     let seq = bump(&tx, "incidents")?;
     let owner = job.owner.0;
-    let mut existing: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut existing: FxHashMap<String, (i64, i64)> = FxHashMap::default();
     {
         let mut st = tx.prepare(
             "SELECT external_id, id, row_hash FROM incidents WHERE owner_org = ?1 AND dataset = ?2",
