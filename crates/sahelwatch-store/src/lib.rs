@@ -236,7 +236,10 @@ pub trait Store: Send + Sync + 'static {
     /// only among `within`.
     async fn ids_with_text(&self, needle: &str, within: Option<Vec<i64>>) -> Result<HashSet<i64>>;
 
-    /// Upsert gazetteer places (by GeoNames id) in one transaction and record the import.
+    /// Upsert gazetteer places (by GeoNames id) in one transaction and record
+    /// the import. A place already stored with a later GeoNames modification
+    /// date is kept (counted unchanged): loading an old dump after a newer one
+    /// does not roll places back.
     async fn import_places(
         &self,
         job: ImportJob,

@@ -797,6 +797,8 @@ impl Store for PgStore {
                             excluded.latitude, excluded.longitude, excluded.feature_class, excluded.feature_code,
                             excluded.country, excluded.admin1_code, excluded.admin2_code, excluded.population,
                             excluded.elevation, excluded.timezone, excluded.modified)
+                       AND (excluded.modified IS NULL OR places.modified IS NULL
+                            OR excluded.modified >= places.modified)
                      RETURNING (xmax = 0)"
                 ),
                 &[],

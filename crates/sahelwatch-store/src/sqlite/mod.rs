@@ -717,7 +717,9 @@ impl Store for SqliteStore {
                         IS NOT (excluded.name, excluded.ascii_name, excluded.alternate_names, excluded.latitude,
                             excluded.longitude, excluded.feature_class, excluded.feature_code, excluded.country,
                             excluded.admin1_code, excluded.admin2_code, excluded.population, excluded.elevation,
-                            excluded.timezone, excluded.modified)"
+                            excluded.timezone, excluded.modified)
+                       AND (excluded.modified IS NULL OR places.modified IS NULL
+                            OR excluded.modified >= places.modified)"
                 ))?;
                 for p in &places {
                     let n = st.execute(params![
