@@ -16,7 +16,7 @@
 //! row with its line number; nothing is guessed. `inter1`/`inter2` may be
 //! codes (1-8, 0 for none) or the class labels current exports write.
 
-use crate::csvrow::{self, Columns, FileError, Row, RowIssue};
+use crate::csvrow::{self, Col, Columns, FileError, Row, RowIssue, column_set};
 use crate::{IncidentRows, ParsedIncident};
 use chrono::Datelike;
 use csv::ByteRecord;
@@ -162,10 +162,21 @@ const MODELLED: &[&str] = &[
     "timestamp",
 ];
 
+column_set! {
+    /// The ACLED columns the reader uses, resolved once per file.
+    AcledCols {
+        event_id_cnty, event_date, year, time_precision, disorder_type, event_type, sub_event_type,
+        actor1, assoc_actor_1, inter1, actor2, assoc_actor_2, inter2, civilian_targeting, iso, iso3,
+        region, country, admin1, admin2, admin3, location, latitude, longitude, geo_precision,
+        source, source_scale, notes, fatalities, tags, timestamp,
+    }
+}
+
 /// Streaming reader of an ACLED CSV export.
 pub struct AcledReader<R: Read> {
     rdr: csv::Reader<R>,
     cols: Columns,
+    c: AcledCols,
     layout: Layout,
     hxl_skipped: bool,
     pending: Option<ByteRecord>,
@@ -191,8 +202,10 @@ impl<R: Read> AcledReader<R> {
         let unmodelled = (0..cols.len())
             .filter(|&i| !MODELLED.contains(&cols.names[i].as_str()))
             .collect();
+        let c = AcledCols::resolve(&cols);
         let mut me = AcledReader {
             rdr,
+            c,
             cols,
             layout,
             hxl_skipped: false,
@@ -229,11 +242,11 @@ impl<R: Read> AcledReader<R> {
 
     fn parse(&mut self, rec: &ByteRecord, line: u64) -> Result<IncidentData, RowIssue> {
         let row = Row::new(line, rec, &self.cols)?;
-        let data = parse_row(&row, &self.unmodelled)?;
+        let data = parse_row(&row, &self.c, &self.unmodelled)?;
         let id = data.external_id.clone().unwrap_or_default();
         if let Some(first) = self.seen.get(&id) {
             return Err(row.issue(
-                "event_id_cnty",
+                self.c.event_id_cnty,
                 &id,
                 format!("duplicate event_id_cnty: the same id is on line {first}"),
             ));
@@ -259,35 +272,35 @@ fn is_hxl_row(rec: &ByteRecord) -> bool {
     any
 }
 
-fn parse_row(row: &Row<'_>, unmodelled: &[usize]) -> Result<IncidentData, RowIssue> {
-    let external_id = row.required("event_id_cnty")?.to_string();
-    let date_text = row.required("event_date")?;
+fn parse_row(row: &Row<'_>, c: &AcledCols, unmodelled: &[usize]) -> Result<IncidentData, RowIssue> {
+    let external_id = row.required(c.event_id_cnty)?.to_string();
+    let date_text = row.required(c.event_date)?;
     let event_date = csvrow::parse_date(date_text).ok_or_else(|| {
         row.issue(
-            "event_date",
+            c.event_date,
             date_text,
             "is not a date (expected 2024-01-18 or 18 January 2024)",
         )
     })?;
-    if let Some(year) = row.opt_int("year")?
+    if let Some(year) = row.opt_int(c.year)?
         && year != event_date.year() as i64
     {
         return Err(row.issue(
-            "year",
-            row.text("year"),
+            c.year,
+            row.text(c.year),
             format!("does not match event_date {event_date}"),
         ));
     }
-    let time_precision = precision(row, "time_precision")?;
-    let et_text = row.required("event_type")?;
+    let time_precision = precision(row, c.time_precision)?;
+    let et_text = row.required(c.event_type)?;
     let event_type = EventType::parse(et_text)
-        .ok_or_else(|| row.issue("event_type", et_text, "is not an ACLED event type"))?;
-    let st_text = row.required("sub_event_type")?;
+        .ok_or_else(|| row.issue(c.event_type, et_text, "is not an ACLED event type"))?;
+    let st_text = row.required(c.sub_event_type)?;
     let sub_event_type = SubEventType::parse(st_text)
-        .ok_or_else(|| row.issue("sub_event_type", st_text, "is not an ACLED sub-event type"))?;
+        .ok_or_else(|| row.issue(c.sub_event_type, st_text, "is not an ACLED sub-event type"))?;
     if sub_event_type.event_type() != event_type {
         return Err(row.issue(
-            "sub_event_type",
+            c.sub_event_type,
             st_text,
             format!(
                 "belongs to event type '{}', not '{}'",
@@ -296,43 +309,43 @@ fn parse_row(row: &Row<'_>, unmodelled: &[usize]) -> Result<IncidentData, RowIss
             ),
         ));
     }
-    let disorder_type = match row.text("disorder_type") {
+    let disorder_type = match row.text(c.disorder_type) {
         "" => None,
         t => Some(
             DisorderType::parse(t)
-                .ok_or_else(|| row.issue("disorder_type", t, "is not an ACLED disorder type"))?,
+                .ok_or_else(|| row.issue(c.disorder_type, t, "is not an ACLED disorder type"))?,
         ),
     };
     let actors = Actors {
-        actor1: Some(row.required("actor1")?.to_string()),
-        assoc_actor_1: row.list("assoc_actor_1"),
-        inter1: inter(row, "inter1")?,
-        actor2: row.opt_string("actor2"),
-        assoc_actor_2: row.list("assoc_actor_2"),
-        inter2: inter(row, "inter2")?,
+        actor1: Some(row.required(c.actor1)?.to_string()),
+        assoc_actor_1: row.list(c.assoc_actor_1),
+        inter1: inter(row, c.inter1)?,
+        actor2: row.opt_string(c.actor2),
+        assoc_actor_2: row.list(c.assoc_actor_2),
+        inter2: inter(row, c.inter2)?,
     };
-    let civilian_targeting = match row.text("civilian_targeting") {
+    let civilian_targeting = match row.text(c.civilian_targeting) {
         "" => false,
         t if t.eq_ignore_ascii_case("civilian targeting") => true,
         t => {
             return Err(row.issue(
-                "civilian_targeting",
+                c.civilian_targeting,
                 t,
                 "must be empty or 'Civilian targeting'",
             ));
         }
     };
-    let country = country_of(row)?;
+    let country = country_of(row, c)?;
     let location = Location {
         country,
-        region: row.opt_string("region"),
-        admin1: row.opt_string("admin1"),
-        admin2: row.opt_string("admin2"),
-        admin3: row.opt_string("admin3"),
-        place: row.opt_string("location"),
-        latitude: round_coord(row.float("latitude")?),
-        longitude: round_coord(row.float("longitude")?),
-        geo_precision: precision(row, "geo_precision")?,
+        region: row.opt_string(c.region),
+        admin1: row.opt_string(c.admin1),
+        admin2: row.opt_string(c.admin2),
+        admin3: row.opt_string(c.admin3),
+        place: row.opt_string(c.location),
+        latitude: round_coord(row.float(c.latitude)?),
+        longitude: round_coord(row.float(c.longitude)?),
+        geo_precision: precision(row, c.geo_precision)?,
     };
     let mut original = BTreeMap::new();
     for &i in unmodelled {
@@ -353,25 +366,26 @@ fn parse_row(row: &Row<'_>, unmodelled: &[usize]) -> Result<IncidentData, RowIss
         civilian_targeting,
         location,
         fatalities: Fatalities {
-            best: row.count("fatalities")?,
+            best: row.count(c.fatalities)?,
             low: None,
             high: None,
         },
-        notes: row.text("notes").to_string(),
-        sources: row.list("source"),
-        source_scale: row.opt_string("source_scale"),
-        tags: row.list("tags"),
-        source_timestamp: row.opt_int("timestamp")?,
+        notes: row.text(c.notes).to_string(),
+        sources: row.list(c.source),
+        source_scale: row.opt_string(c.source_scale),
+        tags: row.list(c.tags),
+        source_timestamp: row.opt_int(c.timestamp)?,
         original,
     };
     if let Some(e) = data.validate().into_iter().next() {
-        let value = row.text(e.field).to_string();
-        return Err(row.issue(e.field, &value, e.message));
+        let col = row.cols.col(e.field);
+        let value = row.text(col).to_string();
+        return Err(row.issue(col, &value, e.message));
     }
     Ok(data)
 }
 
-fn precision(row: &Row<'_>, name: &str) -> Result<Precision, RowIssue> {
+fn precision(row: &Row<'_>, name: Col) -> Result<Precision, RowIssue> {
     let t = row.required(name)?;
     csvrow::parse_int(t)
         .and_then(|v| u8::try_from(v).ok())
@@ -379,27 +393,27 @@ fn precision(row: &Row<'_>, name: &str) -> Result<Precision, RowIssue> {
         .ok_or_else(|| row.issue(name, t, "must be 1, 2 or 3"))
 }
 
-fn inter(row: &Row<'_>, name: &str) -> Result<Option<Inter>, RowIssue> {
+fn inter(row: &Row<'_>, name: Col) -> Result<Option<Inter>, RowIssue> {
     let t = row.text(name);
     Inter::parse(t)
         .map_err(|_| row.issue(name, t, "is not an ACLED inter code (1-8) or actor class"))
 }
 
-fn country_of(row: &Row<'_>) -> Result<CountryCode, RowIssue> {
-    let iso = row.text("iso");
+fn country_of(row: &Row<'_>, c: &AcledCols) -> Result<CountryCode, RowIssue> {
+    let iso = row.text(c.iso);
     if !iso.is_empty() {
         let n = csvrow::parse_int(iso).and_then(|n| u16::try_from(n).ok());
         return n
             .and_then(country::from_iso_numeric)
-            .ok_or_else(|| row.issue("iso", iso, "is not an ISO 3166-1 numeric country code"));
+            .ok_or_else(|| row.issue(c.iso, iso, "is not an ISO 3166-1 numeric country code"));
     }
-    let iso3 = row.text("iso3");
+    let iso3 = row.text(c.iso3);
     if !iso3.is_empty() {
         return CountryCode::parse(iso3)
-            .ok_or_else(|| row.issue("iso3", iso3, "is not an ISO 3166-1 alpha-3 country code"));
+            .ok_or_else(|| row.issue(c.iso3, iso3, "is not an ISO 3166-1 alpha-3 country code"));
     }
-    let name = row.required("country")?;
-    CountryCode::parse(name).ok_or_else(|| row.issue("country", name, "is not a known country"))
+    let name = row.required(c.country)?;
+    CountryCode::parse(name).ok_or_else(|| row.issue(c.country, name, "is not a known country"))
 }
 
 impl<R: Read + Send> Iterator for AcledReader<R> {

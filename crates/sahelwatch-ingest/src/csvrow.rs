@@ -48,6 +48,29 @@ pub enum FileError {
     Io(#[from] std::io::Error),
 }
 
+/// A column resolved once per file: its name (for messages) and position.
+#[derive(Debug, Clone, Copy)]
+pub struct Col {
+    pub name: &'static str,
+    pub idx: Option<usize>,
+}
+
+/// Declare a struct of [`Col`]s resolved from a header, one per field name.
+macro_rules! column_set {
+    ($(#[$meta:meta])* $name:ident { $($field:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        pub(crate) struct $name { $(pub $field: $crate::csvrow::Col),+ }
+
+        impl $name {
+            pub fn resolve(cols: &$crate::csvrow::Columns) -> Self {
+                $name { $($field: cols.col(stringify!($field))),+ }
+            }
+        }
+    };
+}
+pub(crate) use column_set;
+
 /// Column name -> index, with the header names kept for `original`.
 #[derive(Debug, Clone)]
 pub struct Columns {
@@ -81,6 +104,13 @@ impl Columns {
 
     pub fn get(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
+    }
+
+    pub fn col(&self, name: &'static str) -> Col {
+        Col {
+            name,
+            idx: self.get(name),
+        }
     }
 
     pub fn require(&self, format: &'static str, names: &[&str]) -> Result<(), FileError> {
@@ -136,7 +166,11 @@ impl<'a> Row<'a> {
         Ok(Row { line, cols, fields })
     }
 
-    pub fn issue(&self, column: &str, value: &str, reason: impl Into<String>) -> RowIssue {
+    pub fn issue(&self, col: Col, value: &str, reason: impl Into<String>) -> RowIssue {
+        self.issue_named(col.name, value, reason)
+    }
+
+    pub fn issue_named(&self, column: &str, value: &str, reason: impl Into<String>) -> RowIssue {
         RowIssue {
             line: self.line,
             column: Some(column.to_string()),
@@ -146,8 +180,8 @@ impl<'a> Row<'a> {
     }
 
     /// The trimmed text of a column ("" when the column is absent).
-    pub fn text(&self, name: &str) -> &'a str {
-        match self.cols.get(name) {
+    pub fn text(&self, col: Col) -> &'a str {
+        match col.idx {
             Some(i) => self.fields[i].trim(),
             None => "",
         }
@@ -158,12 +192,12 @@ impl<'a> Row<'a> {
         self.fields.get(i).map(|t| t.trim()).unwrap_or("")
     }
 
-    pub fn opt_string(&self, name: &str) -> Option<String> {
+    pub fn opt_string(&self, name: Col) -> Option<String> {
         let t = self.text(name);
         (!t.is_empty()).then(|| t.to_string())
     }
 
-    pub fn required(&self, name: &str) -> Result<&'a str, RowIssue> {
+    pub fn required(&self, name: Col) -> Result<&'a str, RowIssue> {
         let t = self.text(name);
         if t.is_empty() {
             Err(self.issue(name, t, "is empty"))
@@ -174,12 +208,12 @@ impl<'a> Row<'a> {
 
     /// An integer, accepting an integral float such as "300380.0" (as some
     /// tools write UCDP ids).
-    pub fn int(&self, name: &str) -> Result<i64, RowIssue> {
+    pub fn int(&self, name: Col) -> Result<i64, RowIssue> {
         let t = self.required(name)?;
         parse_int(t).ok_or_else(|| self.issue(name, t, "is not a whole number"))
     }
 
-    pub fn opt_int(&self, name: &str) -> Result<Option<i64>, RowIssue> {
+    pub fn opt_int(&self, name: Col) -> Result<Option<i64>, RowIssue> {
         let t = self.text(name);
         if t.is_empty() {
             return Ok(None);
@@ -189,13 +223,13 @@ impl<'a> Row<'a> {
             .ok_or_else(|| self.issue(name, t, "is not a whole number"))
     }
 
-    pub fn count(&self, name: &str) -> Result<u32, RowIssue> {
+    pub fn count(&self, name: Col) -> Result<u32, RowIssue> {
         let n = self.int(name)?;
         u32::try_from(n)
             .map_err(|_| self.issue(name, self.text(name), "must be a whole number >= 0"))
     }
 
-    pub fn float(&self, name: &str) -> Result<f64, RowIssue> {
+    pub fn float(&self, name: Col) -> Result<f64, RowIssue> {
         let t = self.required(name)?;
         match t.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
@@ -203,7 +237,7 @@ impl<'a> Row<'a> {
         }
     }
 
-    pub fn list(&self, name: &str) -> Vec<String> {
+    pub fn list(&self, name: Col) -> Vec<String> {
         split_list(self.text(name))
     }
 }

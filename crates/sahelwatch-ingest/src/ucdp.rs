@@ -23,7 +23,7 @@
 //! | `source_headline` | `notes` |
 //! | `source_office` | `sources` |
 
-use crate::csvrow::{self, Columns, FileError, Row, RowIssue};
+use crate::csvrow::{self, Col, Columns, FileError, Row, RowIssue, column_set};
 use crate::{IncidentRows, ParsedIncident};
 use csv::ByteRecord;
 use rustc_hash::FxHashMap;
@@ -54,10 +54,20 @@ const REQUIRED: &[&str] = &[
     "low",
 ];
 
+column_set! {
+    /// The UCDP columns the reader uses, resolved once per file.
+    UcdpCols {
+        id, type_of_violence, side_a, side_b, where_prec, where_coordinates, adm_1, adm_2,
+        latitude, longitude, country, country_id, region, date_prec, date_start, date_end,
+        best, high, low, source_headline, source_office,
+    }
+}
+
 /// Streaming reader of a UCDP GED CSV file.
 pub struct UcdpReader<R: Read> {
     rdr: csv::Reader<R>,
     cols: Columns,
+    c: UcdpCols,
     rec: ByteRecord,
     seen: FxHashMap<String, u64>,
     fatal: Option<FileError>,
@@ -72,6 +82,7 @@ impl<R: Read> UcdpReader<R> {
         cols.require("a UCDP GED export", REQUIRED)?;
         Ok(UcdpReader {
             rdr,
+            c: UcdpCols::resolve(&cols),
             cols,
             rec: ByteRecord::new(),
             seen: FxHashMap::default(),
@@ -82,11 +93,11 @@ impl<R: Read> UcdpReader<R> {
 
     fn parse(&mut self, rec: &ByteRecord, line: u64) -> Result<IncidentData, RowIssue> {
         let row = Row::new(line, rec, &self.cols)?;
-        let data = parse_row(&row)?;
+        let data = parse_row(&row, &self.c)?;
         let id = data.external_id.clone().unwrap_or_default();
         if let Some(first) = self.seen.get(&id) {
             return Err(row.issue(
-                "id",
+                self.c.id,
                 &id,
                 format!("duplicate id: the same id is on line {first}"),
             ));
@@ -96,7 +107,7 @@ impl<R: Read> UcdpReader<R> {
     }
 }
 
-fn code(row: &Row<'_>, name: &str, range: std::ops::RangeInclusive<i64>) -> Result<i64, RowIssue> {
+fn code(row: &Row<'_>, name: Col, range: std::ops::RangeInclusive<i64>) -> Result<i64, RowIssue> {
     let v = row.int(name)?;
     if range.contains(&v) {
         Ok(v)
@@ -109,39 +120,39 @@ fn code(row: &Row<'_>, name: &str, range: std::ops::RangeInclusive<i64>) -> Resu
     }
 }
 
-fn parse_row(row: &Row<'_>) -> Result<IncidentData, RowIssue> {
-    let id = row.int("id")?;
-    let (sub_event_type, civilian_targeting) = match code(row, "type_of_violence", 1..=3)? {
+fn parse_row(row: &Row<'_>, c: &UcdpCols) -> Result<IncidentData, RowIssue> {
+    let id = row.int(c.id)?;
+    let (sub_event_type, civilian_targeting) = match code(row, c.type_of_violence, 1..=3)? {
         1 | 2 => (SubEventType::ArmedClash, false),
         _ => (SubEventType::Attack, true),
     };
-    let geo_precision = match code(row, "where_prec", 1..=7)? {
+    let geo_precision = match code(row, c.where_prec, 1..=7)? {
         1 => Precision::EXACT,
         2 | 3 | 5 => Precision::NEAR,
         _ => Precision::COARSE,
     };
-    let time_precision = match code(row, "date_prec", 1..=5)? {
+    let time_precision = match code(row, c.date_prec, 1..=5)? {
         1 => Precision::EXACT,
         2 | 3 => Precision::NEAR,
         _ => Precision::COARSE,
     };
-    let date = |name: &str| -> Result<chrono::NaiveDate, RowIssue> {
+    let date = |name: Col| -> Result<chrono::NaiveDate, RowIssue> {
         let t = row.required(name)?;
         csvrow::parse_date(t)
             .ok_or_else(|| row.issue(name, t, "is not a date (expected YYYY-MM-DD)"))
     };
-    let event_date = date("date_start")?;
-    let event_date_end = date("date_end")?;
+    let event_date = date(c.date_start)?;
+    let event_date_end = date(c.date_end)?;
     let country = {
         let gw = row
-            .opt_int("country_id")?
+            .opt_int(c.country_id)?
             .and_then(|n| u16::try_from(n).ok());
-        let name = row.required("country")?;
+        let name = row.required(c.country)?;
         gw.and_then(country::from_gleditsch_ward)
             .or_else(|| CountryCode::parse(name))
             .ok_or_else(|| {
                 row.issue(
-                    "country",
+                    c.country,
                     name,
                     "is not a known country (nor is country_id a known Gleditsch-Ward number)",
                 )
@@ -149,13 +160,13 @@ fn parse_row(row: &Row<'_>) -> Result<IncidentData, RowIssue> {
     };
     let location = Location {
         country,
-        region: row.opt_string("region"),
-        admin1: row.opt_string("adm_1"),
-        admin2: row.opt_string("adm_2"),
+        region: row.opt_string(c.region),
+        admin1: row.opt_string(c.adm_1),
+        admin2: row.opt_string(c.adm_2),
         admin3: None,
-        place: row.opt_string("where_coordinates"),
-        latitude: round_coord(row.float("latitude")?),
-        longitude: round_coord(row.float("longitude")?),
+        place: row.opt_string(c.where_coordinates),
+        latitude: round_coord(row.float(c.latitude)?),
+        longitude: round_coord(row.float(c.longitude)?),
         geo_precision,
     };
     let mut original = BTreeMap::new();
@@ -174,19 +185,19 @@ fn parse_row(row: &Row<'_>) -> Result<IncidentData, RowIssue> {
         sub_event_type,
         disorder_type: Some(DisorderType::PoliticalViolence),
         actors: Actors {
-            actor1: Some(row.required("side_a")?.to_string()),
-            actor2: Some(row.required("side_b")?.to_string()),
+            actor1: Some(row.required(c.side_a)?.to_string()),
+            actor2: Some(row.required(c.side_b)?.to_string()),
             ..Default::default()
         },
         civilian_targeting,
         location,
         fatalities: Fatalities {
-            best: row.count("best")?,
-            low: Some(row.count("low")?),
-            high: Some(row.count("high")?),
+            best: row.count(c.best)?,
+            low: Some(row.count(c.low)?),
+            high: Some(row.count(c.high)?),
         },
-        notes: row.text("source_headline").to_string(),
-        sources: row.list("source_office"),
+        notes: row.text(c.source_headline).to_string(),
+        sources: row.list(c.source_office),
         source_scale: None,
         tags: Vec::new(),
         source_timestamp: None,
@@ -204,8 +215,9 @@ fn parse_row(row: &Row<'_>) -> Result<IncidentData, RowIssue> {
             "event_date_end" => "date_end",
             f => f,
         };
-        let value = row.text(column).to_string();
-        return Err(row.issue(column, &value, e.message));
+        let col = row.cols.col(column);
+        let value = row.text(col).to_string();
+        return Err(row.issue(col, &value, e.message));
     }
     Ok(data)
 }

@@ -550,7 +550,10 @@ pub async fn places_import_is_idempotent_and_round_trips(db: &TestDb) {
     let mut older = changed.clone();
     older[0].population = 1;
     older[0].modified = NaiveDate::from_ymd_opt(2010, 1, 1);
-    let out = s.import_places(gazetteer_job(), older, 2, vec![]).await.expect("older");
+    let out = s
+        .import_places(gazetteer_job(), older, 2, vec![])
+        .await
+        .expect("older");
     assert_eq!((out.inserted, out.updated, out.unchanged), (0, 0, 2));
     assert_eq!(s.places().await.expect("places"), changed);
     let log = s.imports(10).await.expect("imports");
