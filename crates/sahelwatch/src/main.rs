@@ -242,14 +242,36 @@ async fn shutdown_signal() {
     }
 }
 
-/// Open a file for import, or standard input for `-`. Returns its size when known.
+/// Open a file for import, or standard input for `-`, decompressing gzip
+/// transparently. Returns the reader, its size when known (for the progress
+/// bar; unknown for compressed input) and a name for messages.
 fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>, String)> {
-    if path.as_os_str() == "-" {
-        return Ok((Box::new(std::io::stdin()), None, "stdin".into()));
+    let (raw, size, name): (Box<dyn Read + Send>, Option<u64>, String) = if path.as_os_str() == "-"
+    {
+        (Box::new(std::io::stdin()), None, "stdin".into())
+    } else {
+        let f =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let size = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), size, path.display().to_string())
+    };
+    let mut buffered = std::io::BufReader::with_capacity(1 << 16, raw);
+    let magic = {
+        use std::io::BufRead;
+        let head = buffered
+            .fill_buf()
+            .with_context(|| format!("cannot read {name}"))?;
+        head.starts_with(&[0x1f, 0x8b])
+    };
+    if magic {
+        Ok((
+            Box::new(flate2::bufread::GzDecoder::new(buffered)),
+            None,
+            name,
+        ))
+    } else {
+        Ok((Box::new(buffered), size, name))
     }
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let size = f.metadata().ok().map(|m| m.len());
-    Ok((Box::new(f), size, path.display().to_string()))
 }
 
 fn print_report(r: &ImportReport, json: bool) {
