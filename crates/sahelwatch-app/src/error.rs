@@ -9,8 +9,21 @@ pub enum AppError {
     /// One or more request parameters are invalid; each names its parameter.
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     BadRequest(Vec<ParamError>),
+    /// Not found, or not visible to the caller: the two are never told apart.
     #[error("not found")]
     NotFound,
+    /// No valid credentials (missing, wrong, expired or revoked).
+    #[error("authentication required")]
+    Unauthorized,
+    /// Authenticated, but the role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A unique name is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many failed sign-ins; try again after this many seconds.
+    #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
     /// The file as a whole cannot be imported (nothing was written).
     #[error("{source_name}: {error}")]
     File {
@@ -18,9 +31,24 @@ pub enum AppError {
         error: FileError,
     },
     #[error("{0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl AppError {
+    pub fn bad(parameter: &str, value: &str, message: impl Into<String>) -> AppError {
+        AppError::BadRequest(vec![ParamError::new(parameter, value, message)])
+    }
 }

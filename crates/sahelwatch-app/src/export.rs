@@ -5,7 +5,8 @@
 use crate::query::IncidentQuery;
 use crate::views::geojson_feature;
 use crate::{App, AppError};
-use sahelwatch_core::Viewer;
+use sahelwatch_core::coarsen::coarsen_location;
+use sahelwatch_core::{Coarsen, Viewer};
 use sahelwatch_ingest::acled::{AcledWriter, CURRENT_COLUMNS};
 use std::io::Write;
 
@@ -79,21 +80,35 @@ impl App {
         ids: &[i64],
         format: ExportFormat,
         written_before: u64,
+        path: &str,
     ) -> Result<(Vec<u8>, u64), AppError> {
-        let incidents = self.fetch_visible(viewer, ids).await?;
+        let mut incidents = self.fetch_visible(viewer, ids).await?;
+        self.audit_read(
+            viewer,
+            "export",
+            path,
+            incidents.iter().map(|i| (i.id, i.marking.tlp)),
+        )
+        .await?;
         let mut buf = Vec::new();
         let mut n = 0u64;
         match format {
             ExportFormat::AcledCsv => {
                 let mut w = AcledWriter::continuing(&mut buf);
-                for inc in &incidents {
+                for inc in &mut incidents {
+                    // Coarsened outside the owner organisation, as in every other output.
+                    if !viewer.exact_location(inc.marking.owner)
+                        && inc.marking.coarsen != Coarsen::Exact
+                    {
+                        coarsen_location(&mut inc.data.location, inc.marking.coarsen, inc.coarse);
+                    }
                     w.write(inc).map_err(csv_err)?;
                     n += 1;
                 }
                 w.finish()?;
             }
             ExportFormat::GeoJson => {
-                for v in self.views(incidents, false).await? {
+                for v in self.views(viewer, incidents, false).await? {
                     if written_before + n > 0 {
                         buf.extend_from_slice(b",\n");
                     }
@@ -114,12 +129,13 @@ impl App {
         q: &IncidentQuery,
         format: ExportFormat,
         mut out: W,
+        path: &str,
     ) -> Result<u64, AppError> {
         let ids = self.matching_ids(viewer, q).await?;
         out.write_all(&format.prelude())?;
         let mut n = 0u64;
         for chunk in ids.chunks(EXPORT_CHUNK) {
-            let (bytes, k) = self.export_chunk(viewer, chunk, format, n).await?;
+            let (bytes, k) = self.export_chunk(viewer, chunk, format, n, path).await?;
             out.write_all(&bytes)?;
             n += k;
         }

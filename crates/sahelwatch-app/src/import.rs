@@ -10,7 +10,8 @@
 use crate::{App, AppError, ParamError};
 use chrono::Utc;
 use flate2::read::GzDecoder;
-use sahelwatch_core::{OrgId, Place, Tlp};
+use sahelwatch_core::coarsen::coarse_position;
+use sahelwatch_core::{Marking, OrgId, Place, Tlp};
 use sahelwatch_ingest::geonames::GeonamesReader;
 use sahelwatch_ingest::{IncidentFormat, RowIssue};
 use sahelwatch_store::{ImportJob, ImportMsg, ImportOutcome, ImportRow};
@@ -40,11 +41,11 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
-/// Who owns imported items and how strict the import is.
+/// How imported items are marked and how strict the import is.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    pub owner: OrgId,
-    pub tlp: Tlp,
+    /// Owner, TLP and the rest of the marking every imported item gets.
+    pub marking: Marking,
     pub strict: bool,
 }
 
@@ -153,13 +154,13 @@ impl App {
             source: source.to_string(),
             detected: detected.clone(),
             dataset: rows.dataset().to_string(),
-            owner: opts.owner,
-            tlp: opts.tlp,
+            marking: opts.marking.clone(),
             strict: opts.strict,
             started_at: Utc::now(),
         };
+        let gazetteer = self.gazetteer().await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<ImportMsg>(4);
-        let (strict, owner, tlp) = (opts.strict, opts.owner, opts.tlp);
+        let (strict, marking) = (opts.strict, opts.marking.clone());
         progress.start(total_bytes);
         let reader_progress = Arc::clone(&progress);
         let reader = tokio::task::spawn_blocking(move || {
@@ -171,7 +172,10 @@ impl App {
             while let Some(item) = rows.next() {
                 read += 1;
                 match item {
-                    Ok(p) => batch.push(ImportRow::new(p.data, owner, tlp)),
+                    Ok(p) => {
+                        let coarse = coarse_position(marking.coarsen, &p.data.location, &gazetteer);
+                        batch.push(ImportRow::new(p.data, &marking, coarse))
+                    }
                     Err(issue) => refused.push(issue),
                 }
                 if batch.len() == BATCH {
@@ -306,8 +310,7 @@ impl App {
             source: source.to_string(),
             detected: "GeoNames dump, 19 columns".into(),
             dataset: "geonames".into(),
-            owner: OrgId(0),
-            tlp: Tlp::Clear,
+            marking: Marking::new(OrgId(0), Tlp::Clear),
             strict,
             started_at: Utc::now(),
         };
@@ -355,8 +358,7 @@ impl App {
         let (name, gz) = STARTER_UCDP;
         let reader: Box<dyn Read + Send> = Box::new(GzDecoder::new(gz));
         let opts = ImportOptions {
-            owner,
-            tlp: Tlp::Clear,
+            marking: Marking::new(owner, Tlp::Clear),
             strict: true,
         };
         reports.push(

@@ -12,6 +12,9 @@
 //!
 //! This crate knows nothing of HTTP or terminals.
 
+mod admin;
+mod audit;
+pub mod auth;
 mod error;
 mod export;
 mod import;
@@ -19,6 +22,9 @@ mod query;
 mod search;
 mod views;
 
+pub use admin::{GroupInfo, MarkingInput, NewUserInput, OrgInfo, UserUpdate};
+pub use audit::AuditVerification;
+pub use auth::{LoginResult, NewToken};
 pub use error::AppError;
 pub use export::{EXPORT_CHUNK, ExportFormat};
 pub use import::{ImportOptions, ImportReport, NoProgress, Progress, StarterReport};
@@ -49,6 +55,8 @@ pub struct App {
     gazetteer: RwLock<Arc<GazetteerState>>,
     gazetteer_refresh: tokio::sync::Mutex<()>,
     orgs: RwLock<Arc<HashMap<OrgId, Org>>>,
+    principals: std::sync::Mutex<auth::PrincipalCache>,
+    login_limiter: auth::RateLimiter,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -71,6 +79,8 @@ impl App {
             })),
             gazetteer_refresh: tokio::sync::Mutex::new(()),
             orgs: RwLock::new(Arc::new(HashMap::new())),
+            principals: std::sync::Mutex::new(auth::PrincipalCache::default()),
+            login_limiter: auth::RateLimiter::default(),
         }
     }
 
@@ -166,22 +176,58 @@ impl App {
     /// One incident by public id, if the viewer may see it. An incident the
     /// viewer may not see is reported exactly like one that does not exist.
     pub async fn incident(&self, viewer: &Viewer, id: Uuid) -> Result<Option<Incident>, AppError> {
+        Ok(self
+            .incident_with_row(viewer, id)
+            .await?
+            .map(|(_, inc)| inc))
+    }
+
+    pub(crate) async fn incident_with_row(
+        &self,
+        viewer: &Viewer,
+        id: Uuid,
+    ) -> Result<Option<(i64, Incident)>, AppError> {
         match self.store.incident_by_uid(id).await? {
-            Some((_, inc)) if viewer.can_see(inc.owner_org, inc.tlp) => Ok(Some(inc)),
+            Some((row, inc)) if viewer.can_see(&inc.marking) => Ok(Some((row, inc))),
             _ => Ok(None),
         }
     }
 
-    /// Render incidents for output, resolving owner organisations.
+    /// One incident as `viewer` sees it, with its original fields; the read is
+    /// audited under `path` when it is not TLP:CLEAR.
+    pub async fn incident_view(
+        &self,
+        viewer: &Viewer,
+        id: Uuid,
+        path: &str,
+    ) -> Result<Option<IncidentView>, AppError> {
+        let Some(inc) = self.incident(viewer, id).await? else {
+            return Ok(None);
+        };
+        self.audit_read(viewer, "read", path, [(inc.id, inc.marking.tlp)])
+            .await?;
+        Ok(self.views(viewer, vec![inc], true).await?.pop())
+    }
+
+    /// Render incidents as `viewer` may see them: owner organisations
+    /// resolved, locations coarsened outside the owner organisation.
     pub async fn views(
         &self,
+        viewer: &Viewer,
         incidents: Vec<Incident>,
         with_original: bool,
     ) -> Result<Vec<IncidentView>, AppError> {
+        let groups = self.group_names().await?;
         let mut out = Vec::with_capacity(incidents.len());
         for inc in incidents {
-            let org = self.org(inc.owner_org).await?;
-            out.push(IncidentView::new(inc, org.as_ref(), with_original));
+            let org = self.org(inc.marking.owner).await?;
+            out.push(IncidentView::new(
+                inc,
+                org.as_ref(),
+                viewer,
+                &groups,
+                with_original,
+            ));
         }
         Ok(out)
     }

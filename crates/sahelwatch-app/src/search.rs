@@ -46,21 +46,30 @@ impl App {
         ids: &[i64],
     ) -> Result<Vec<Incident>, AppError> {
         let mut rows = self.store.incidents_by_ids(ids).await?;
-        rows.retain(|i| viewer.can_see(i.owner_org, i.tlp));
+        rows.retain(|i| viewer.can_see(&i.marking));
         Ok(rows)
     }
 
-    /// One page of incidents.
+    /// One page of incidents. Reads of non-CLEAR items are audited under `path`.
     pub async fn search(
         &self,
         viewer: &Viewer,
         q: &IncidentQuery,
+        path: &str,
     ) -> Result<IncidentPage, AppError> {
         let snap = self.snapshot().await?;
         let filter = self.effective_filter(&snap, viewer, q).await?;
         let page = snap.search(&filter, viewer, q.sort, q.cursor, q.limit);
         let incidents = self.fetch_visible(viewer, &page.ids).await?;
-        let items = self.views(incidents, false).await?;
+        self.audit_read(
+            viewer,
+            "read",
+            path,
+            incidents.iter().map(|i| (i.id, i.marking.tlp)),
+        )
+        .await?;
+        let items = self.views(viewer, incidents, false).await?;
+        // The total counts only what the viewer may see.
         let total = q.count.then(|| snap.aggregate(&filter, viewer, &[]).count);
         Ok(IncidentPage {
             items,
@@ -70,16 +79,22 @@ impl App {
         })
     }
 
-    /// Count and sum fatalities of matching incidents, grouped by `by`.
+    /// Count and sum fatalities of matching incidents, grouped by `by`. An
+    /// aggregate that counted non-CLEAR items is audited under `path`.
     pub async fn aggregate(
         &self,
         viewer: &Viewer,
         q: &IncidentQuery,
         by: &[GroupKey],
+        path: &str,
     ) -> Result<AggregateView, AppError> {
         let snap = self.snapshot().await?;
         let filter = self.effective_filter(&snap, viewer, q).await?;
         let a = snap.aggregate(&filter, viewer, by);
+        if a.restricted > 0 {
+            self.audit_event(viewer, "aggregate", path, Vec::new())
+                .await?;
+        }
         Ok(AggregateView {
             count: a.count,
             fatalities: a.fatalities,

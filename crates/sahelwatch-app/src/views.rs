@@ -3,16 +3,25 @@
 
 use crate::query::ResolvedNear;
 use chrono::{DateTime, Utc};
+use sahelwatch_core::coarsen::coarsen_location;
 use sahelwatch_core::place::MatchKind;
-use sahelwatch_core::{EventType, Incident, IncidentData, PlaceHit, Tlp};
+use sahelwatch_core::{Coarsen, EventType, GroupId, Incident, IncidentData, PlaceHit, Tlp, Viewer};
 use sahelwatch_store::Org;
 use serde::Serialize;
+use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The organisation that owns an item.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct OrgRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// A sharing group, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GroupRef {
     pub id: Uuid,
     pub name: String,
 }
@@ -29,18 +38,50 @@ pub struct IncidentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_org: Option<OrgRef>,
     pub tlp: Tlp,
+    /// For AMBER: the group it is shared with beyond the owner organisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_group: Option<GroupRef>,
+    /// How the location is shown outside the owner organisation (shown to the
+    /// owner organisation only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coarsen: Option<Coarsen>,
+    /// Set when the location was coarsened for this viewer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_coarsened: Option<Coarsen>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl IncidentView {
+    /// The incident as `viewer` sees it: outside the owner organisation the
+    /// location is coarsened (on the server, before anything leaves).
     /// `with_original` keeps the source's verbatim fields (detail views);
     /// listings leave them out.
-    pub fn new(inc: Incident, org: Option<&Org>, with_original: bool) -> IncidentView {
+    pub fn new(
+        inc: Incident,
+        org: Option<&Org>,
+        viewer: &Viewer,
+        groups: &HashMap<GroupId, GroupRef>,
+        with_original: bool,
+    ) -> IncidentView {
         let mut data = inc.data;
         if !with_original {
             data.original.clear();
         }
+        let m = &inc.marking;
+        let insider = viewer.exact_location(m.owner);
+        let mut location_coarsened = None;
+        if !insider && m.coarsen != Coarsen::Exact {
+            coarsen_location(&mut data.location, m.coarsen, inc.coarse);
+            // The source's own record may carry the exact place too.
+            data.original.clear();
+            location_coarsened = Some(m.coarsen);
+        }
+        let sharing_group = if m.tlp == Tlp::Amber {
+            m.sharing_group.and_then(|g| groups.get(&g).cloned())
+        } else {
+            None
+        };
         IncidentView {
             id: inc.id,
             event_type: data.event_type(),
@@ -50,7 +91,10 @@ impl IncidentView {
                 id: o.uid,
                 name: o.name.clone(),
             }),
-            tlp: inc.tlp,
+            tlp: m.tlp,
+            sharing_group,
+            coarsen: insider.then_some(m.coarsen),
+            location_coarsened,
             created_at: inc.created_at,
             updated_at: inc.updated_at,
         }

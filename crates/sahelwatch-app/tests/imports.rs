@@ -32,8 +32,7 @@ async fn import_file(
 ) -> Result<ImportReport, AppError> {
     let org = app.ensure_org("Test org").await?;
     let opts = ImportOptions {
-        owner: org.id,
-        tlp: Tlp::Clear,
+        marking: sahelwatch_core::Marking::new(org.id, Tlp::Clear),
         strict,
     };
     let file = std::fs::File::open(fixture(name)).expect("fixture");
@@ -52,7 +51,10 @@ async fn count(app: &App) -> u64 {
     let q = RawIncidentQuery::default()
         .resolve(&app.gazetteer().await.unwrap())
         .unwrap();
-    app.aggregate(&Viewer::Local, &q, &[]).await.unwrap().count
+    app.aggregate(&Viewer::Local, &q, &[], "test")
+        .await
+        .unwrap()
+        .count
 }
 
 async fn acled_layouts_import_and_reimport_idempotently(db: TestDb) {
@@ -103,7 +105,7 @@ async fn acled_layouts_import_and_reimport_idempotently(db: TestDb) {
     }
     .resolve(&app.gazetteer().await.unwrap())
     .unwrap();
-    let page = app.search(&Viewer::Local, &q).await.unwrap();
+    let page = app.search(&Viewer::Local, &q, "test").await.unwrap();
     assert_eq!(page.items.len(), 2, "two Burkina Faso incidents name JNIM");
     let detail = app
         .incident(&Viewer::Local, page.items[1].id)
@@ -120,8 +122,7 @@ async fn ucdp_sample_imports_every_row_with_its_original_fields(db: TestDb) {
     let app = App::new(db.store.clone());
     let org = app.ensure_org("Test org").await.unwrap();
     let opts = ImportOptions {
-        owner: org.id,
-        tlp: Tlp::Clear,
+        marking: sahelwatch_core::Marking::new(org.id, Tlp::Clear),
         strict: true,
     };
     let r = app
@@ -167,7 +168,11 @@ async fn ucdp_sample_imports_every_row_with_its_original_fields(db: TestDb) {
     }
     .resolve(&gaz)
     .unwrap();
-    let sahel = app.aggregate(&Viewer::Local, &q, &[]).await.unwrap().count;
+    let sahel = app
+        .aggregate(&Viewer::Local, &q, &[], "test")
+        .await
+        .unwrap()
+        .count;
     assert_eq!(
         sahel, 12,
         "the sample has 7 Malian, 4 Burkinabe and 1 Nigerien events"
@@ -181,7 +186,7 @@ async fn ucdp_sample_imports_every_row_with_its_original_fields(db: TestDb) {
     }
     .resolve(&gaz)
     .unwrap();
-    let page = app.search(&Viewer::Local, &q).await.unwrap();
+    let page = app.search(&Viewer::Local, &q, "test").await.unwrap();
     let inc = page
         .items
         .iter()
@@ -329,8 +334,7 @@ async fn an_import_that_breaks_midway_writes_nothing(db: TestDb) {
         fail_at,
     };
     let opts = ImportOptions {
-        owner: org.id,
-        tlp: Tlp::Clear,
+        marking: sahelwatch_core::Marking::new(org.id, Tlp::Clear),
         strict: false,
     };
     let err = app
@@ -429,6 +433,7 @@ async fn export_round_trips_through_acled_csv(db: TestDb) {
             &q,
             sahelwatch_app::ExportFormat::AcledCsv,
             &mut csv,
+            "test",
         )
         .await
         .unwrap();
@@ -438,8 +443,7 @@ async fn export_round_trips_through_acled_csv(db: TestDb) {
     let app2 = App::new(other.store.clone());
     let org = app2.ensure_org("Test org").await.unwrap();
     let opts = ImportOptions {
-        owner: org.id,
-        tlp: Tlp::Clear,
+        marking: sahelwatch_core::Marking::new(org.id, Tlp::Clear),
         strict: true,
     };
     let r = app2
@@ -460,6 +464,7 @@ async fn export_round_trips_through_acled_csv(db: TestDb) {
         &q,
         sahelwatch_app::ExportFormat::GeoJson,
         &mut geo,
+        "test",
     )
     .await
     .unwrap();

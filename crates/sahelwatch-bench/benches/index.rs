@@ -15,8 +15,9 @@ fn rows(n: usize) -> Vec<IndexRow> {
         .map(|id| IndexRow {
             id,
             deleted: false,
-            owner_org: OrgId(1),
-            tlp: Tlp::Clear,
+            marking: sahelwatch_core::Marking::new(OrgId(1), Tlp::Clear),
+            coarse_latitude: 0.0,
+            coarse_longitude: 0.0,
             dataset: Some("acled".into()),
             event_date: base + chrono::Duration::days(rng.random_range(0..5400)),
             sub_event_type: SubEventType::ALL[rng.random_range(0..25)],

@@ -2,7 +2,6 @@
 
 use crate::country::CountryCode;
 use crate::taxonomy::{DisorderType, EventType, Inter, Precision, SubEventType};
-use crate::tlp::Tlp;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -10,7 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Internal identifier of an organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct OrgId(pub i64);
 
@@ -129,8 +130,10 @@ pub struct IncidentData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
     pub id: Uuid,
-    pub owner_org: OrgId,
-    pub tlp: Tlp,
+    pub marking: crate::access::Marking,
+    /// Where viewers outside the owner organisation see it (the exact
+    /// position when the marking does not coarsen).
+    pub coarse: (f64, f64),
     pub data: IncidentData,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -199,10 +202,10 @@ impl IncidentData {
         errs
     }
 
-    /// A stable 64-bit hash of the content, used to tell an unchanged row
-    /// from a changed one on re-import. It covers every field through serde,
-    /// so adding a field cannot silently escape change detection.
-    pub fn content_hash(&self, owner: OrgId, tlp: Tlp) -> u64 {
+    /// A stable 64-bit hash of the content and its marking, used to tell an
+    /// unchanged row from a changed one on re-import. It covers every field
+    /// through serde, so adding a field cannot silently escape change detection.
+    pub fn content_hash(&self, marking: &crate::access::Marking) -> u64 {
         struct W(xxhash_rust::xxh3::Xxh3);
         impl std::io::Write for W {
             fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -216,8 +219,14 @@ impl IncidentData {
         let mut w = W(xxhash_rust::xxh3::Xxh3::new());
         // Serialising plain data into a hasher cannot fail.
         let _ = serde_json::to_writer(&mut w, self);
-        w.0.update(&owner.0.to_le_bytes());
-        w.0.update(&[tlp.code()]);
+        let m = marking;
+        w.0.update(&m.owner.0.to_le_bytes());
+        w.0.update(&[m.tlp.code(), m.coarsen as u8]);
+        w.0.update(&m.sharing_group.map_or(-1, |g| g.0).to_le_bytes());
+        w.0.update(&m.author.map_or(-1, |a| a.0).to_le_bytes());
+        for r in &m.recipients {
+            w.0.update(&r.0.to_le_bytes());
+        }
         w.0.digest()
     }
 }
@@ -230,6 +239,7 @@ pub fn round_coord(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tlp::Tlp;
 
     pub(crate) fn sample() -> IncidentData {
         IncidentData {
@@ -292,13 +302,42 @@ mod tests {
 
     #[test]
     fn content_hash_sees_every_field_and_the_marking() {
+        use crate::access::{Coarsen, GroupId, Marking, UserId};
         let a = sample();
-        let h = a.content_hash(OrgId(1), Tlp::Clear);
-        assert_eq!(h, a.clone().content_hash(OrgId(1), Tlp::Clear));
+        let m = Marking::new(OrgId(1), Tlp::Clear);
+        let h = a.content_hash(&m);
+        assert_eq!(h, a.clone().content_hash(&m.clone()));
         let mut b = a.clone();
         b.notes.push('.');
-        assert_ne!(h, b.content_hash(OrgId(1), Tlp::Clear));
-        assert_ne!(h, a.content_hash(OrgId(1), Tlp::Amber));
-        assert_ne!(h, a.content_hash(OrgId(2), Tlp::Clear));
+        assert_ne!(h, b.content_hash(&m));
+        let variants = [
+            Marking {
+                tlp: Tlp::Amber,
+                ..m.clone()
+            },
+            Marking {
+                owner: OrgId(2),
+                ..m.clone()
+            },
+            Marking {
+                sharing_group: Some(GroupId(1)),
+                ..m.clone()
+            },
+            Marking {
+                author: Some(UserId(1)),
+                ..m.clone()
+            },
+            Marking {
+                recipients: vec![UserId(3)],
+                ..m.clone()
+            },
+            Marking {
+                coarsen: Coarsen::Admin1,
+                ..m.clone()
+            },
+        ];
+        for v in variants {
+            assert_ne!(h, a.content_hash(&v), "{v:?}");
+        }
     }
 }

@@ -6,6 +6,9 @@
 //! are compiled in.
 
 pub mod access;
+pub mod accounts;
+pub mod audit;
+pub mod coarsen;
 pub mod country;
 pub mod incident;
 pub mod place;
@@ -13,7 +16,7 @@ pub mod taxonomy;
 pub mod text;
 pub mod tlp;
 
-pub use access::Viewer;
+pub use access::{Coarsen, GroupId, Marking, Principal, Role, UserId, Viewer};
 pub use country::CountryCode;
 pub use incident::{Actors, Fatalities, FieldError, Incident, IncidentData, Location, OrgId};
 pub use place::{Gazetteer, MatchKind, Place, PlaceHit, PlaceQuery};

@@ -28,6 +28,40 @@ static ADMIN1: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Words that name the kind of division rather than the division.
+const ADMIN_WORDS: &[&str] = &[
+    "region",
+    "regions",
+    "province",
+    "department",
+    "departement",
+    "prefecture",
+    "cercle",
+    "district",
+    "commune",
+    "wilaya",
+    "governorate",
+    "state",
+    "of",
+    "du",
+    "de",
+    "la",
+    "le",
+    "des",
+    "d",
+    "l",
+];
+
+/// A division's name reduced for matching: folded, without the words that
+/// name the kind of division ("Région de Tillabéri" -> "tillaberi").
+pub fn admin_key(name: &str) -> String {
+    fold(name)
+        .split(' ')
+        .filter(|w| !ADMIN_WORDS.contains(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Name of a first-level division from its GeoNames code ("NE", "08") -> "Tillaberi".
 pub fn admin1_name(country: CountryCode, code: &str) -> Option<&'static str> {
     ADMIN1.get(&format!("{country}.{code}")).map(String::as_str)
@@ -133,6 +167,8 @@ pub struct PlaceQuery {
 #[derive(Debug, Default)]
 pub struct Gazetteer {
     places: Vec<Place>,
+    /// (country, 1 or 2, admin key) -> the division's point (ADM1/ADM2 features).
+    admin: HashMap<(CountryCode, u8, String), (f64, f64)>,
     /// (folded key, place index, name index, is a later word of the name).
     /// Name index 0 is the primary name, 1 the ASCII name, 2.. alternates.
     keys: Vec<(String, u32, u16, bool)>,
@@ -167,8 +203,29 @@ impl Gazetteer {
             .enumerate()
             .map(|(i, p)| (p.id, i as u32))
             .collect();
+        let mut admin = HashMap::new();
+        for p in &places {
+            let level = match p.feature_code.as_str() {
+                "ADM1" => 1,
+                "ADM2" => 2,
+                _ => continue,
+            };
+            let Some(cc) = p.country else { continue };
+            let names = std::iter::once(&p.name)
+                .chain(std::iter::once(&p.ascii_name))
+                .chain(p.alternate_names.iter());
+            for n in names {
+                let key = admin_key(n);
+                if !key.is_empty() {
+                    admin
+                        .entry((cc, level, key))
+                        .or_insert((p.latitude, p.longitude));
+                }
+            }
+        }
         Gazetteer {
             places,
+            admin,
             keys,
             by_id,
         }
@@ -260,6 +317,13 @@ impl Gazetteer {
         });
         hits.truncate(limit);
         hits
+    }
+
+    /// The point GeoNames gives a first-level (`level` 1) or second-level
+    /// (`level` 2) division of `country`, found by name ("Tillaberi",
+    /// "Tillabéri Region" and "Région de Tillabéri" all match).
+    pub fn admin_point(&self, country: CountryCode, level: u8, name: &str) -> Option<(f64, f64)> {
+        self.admin.get(&(country, level, admin_key(name))).copied()
     }
 
     /// The single best place for a name, if any.
@@ -378,6 +442,43 @@ mod tests {
             Some(7)
         );
         assert!(gaz().resolve("", None).is_none());
+    }
+
+    #[test]
+    fn admin_points_match_across_naming_styles() {
+        let mut tillaberi = place(
+            10,
+            "Tillaberi Region",
+            "Tillaberi Region",
+            &["Région de Tillabéri"],
+            "NE",
+            "A",
+            "ADM1",
+            0,
+        );
+        tillaberi.latitude = 14.5;
+        let mut seno = place(
+            11,
+            "Province du Séno",
+            "Province du Seno",
+            &[],
+            "BF",
+            "A",
+            "ADM2",
+            0,
+        );
+        seno.latitude = 14.0;
+        let g = Gazetteer::new(vec![tillaberi, seno]);
+        let ne = CountryCode::parse("NE").unwrap();
+        let bf = CountryCode::parse("BF").unwrap();
+        assert_eq!(g.admin_point(ne, 1, "Tillabéri").map(|p| p.0), Some(14.5));
+        assert_eq!(
+            g.admin_point(ne, 1, "tillaberi region").map(|p| p.0),
+            Some(14.5)
+        );
+        assert_eq!(g.admin_point(bf, 2, "Seno").map(|p| p.0), Some(14.0));
+        assert_eq!(g.admin_point(bf, 1, "Seno"), None, "levels are separate");
+        assert_eq!(g.admin_point(ne, 2, "Seno"), None, "countries are separate");
     }
 
     #[test]

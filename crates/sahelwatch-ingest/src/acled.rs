@@ -664,8 +664,8 @@ mod tests {
         assert!(bad.is_empty(), "{bad:?}");
         let inc = Incident {
             id: uuid::Uuid::nil(),
-            owner_org: sahelwatch_core::OrgId(1),
-            tlp: Default::default(),
+            marking: sahelwatch_core::Marking::new(sahelwatch_core::OrgId(1), Default::default()),
+            coarse: (0.0, 0.0),
             data: ok[0].data.clone(),
             created_at: Default::default(),
             updated_at: Default::default(),

@@ -18,7 +18,9 @@ use chrono::{Datelike, NaiveDate};
 use geo::{Distance, Haversine, Point};
 use rustc_hash::FxHashMap;
 use sahelwatch_core::text::fold;
-use sahelwatch_core::{CountryCode, EventType, OrgId, SubEventType, Tlp, Viewer};
+use sahelwatch_core::{
+    CountryCode, EventType, GroupId, Marking, OrgId, SubEventType, Tlp, UserId, Viewer,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -29,8 +31,12 @@ pub struct IndexRow {
     pub id: i64,
     /// True when the incident was deleted: the index drops it.
     pub deleted: bool,
-    pub owner_org: OrgId,
-    pub tlp: Tlp,
+    /// Owner, TLP, sharing group, author and RED recipients decide who sees it.
+    pub marking: Marking,
+    /// Where viewers outside the owner organisation see it (equal to the
+    /// exact position when the marking does not coarsen).
+    pub coarse_latitude: f64,
+    pub coarse_longitude: f64,
     pub dataset: Option<String>,
     pub event_date: NaiveDate,
     pub sub_event_type: SubEventType,
@@ -60,6 +66,12 @@ struct Dicts {
     country_index: HashMap<CountryCode, u16>,
     orgs: Vec<OrgId>,
     org_index: HashMap<OrgId, u32>,
+    /// Id 0 means "none".
+    groups: Vec<Option<GroupId>>,
+    group_index: HashMap<GroupId, u32>,
+    /// Id 0 means "none".
+    users: Vec<Option<UserId>>,
+    user_index: HashMap<UserId, u32>,
 }
 
 impl Dicts {
@@ -68,7 +80,31 @@ impl Dicts {
         d.admin1_key.push(String::new());
         d.admin1_display.push(String::new());
         d.datasets.push(String::new());
+        d.groups.push(None);
+        d.users.push(None);
         d
+    }
+
+    fn group(&mut self, g: Option<GroupId>) -> u32 {
+        let Some(g) = g else { return 0 };
+        if let Some(&i) = self.group_index.get(&g) {
+            return i;
+        }
+        let i = self.groups.len() as u32;
+        self.groups.push(Some(g));
+        self.group_index.insert(g, i);
+        i
+    }
+
+    fn user(&mut self, u: Option<UserId>) -> u32 {
+        let Some(u) = u else { return 0 };
+        if let Some(&i) = self.user_index.get(&u) {
+            return i;
+        }
+        let i = self.users.len() as u32;
+        self.users.push(Some(u));
+        self.user_index.insert(u, i);
+        i
     }
 
     fn admin1(&mut self, name: Option<&str>) -> u32 {
@@ -161,9 +197,17 @@ struct Segment {
     fat: Vec<u32>,
     owner: Vec<u32>,
     tlp: Vec<u8>,
+    group: Vec<u32>,
+    author: Vec<u32>,
+    /// Coarse coordinates, shown outside the owner organisation.
+    clat: Vec<i32>,
+    clon: Vec<i32>,
     dataset: Vec<u16>,
     actor_off: Vec<u32>,
     actor_ids: Vec<u32>,
+    /// RED recipients (user dictionary ids), as offsets like the actors.
+    recip_off: Vec<u32>,
+    recip_ids: Vec<u32>,
 }
 
 fn to_e6(v: f64) -> i32 {
@@ -201,11 +245,18 @@ impl Segment {
             fat: Vec::with_capacity(n),
             owner: Vec::with_capacity(n),
             tlp: Vec::with_capacity(n),
+            group: Vec::with_capacity(n),
+            author: Vec::with_capacity(n),
+            clat: Vec::with_capacity(n),
+            clon: Vec::with_capacity(n),
             dataset: Vec::with_capacity(n),
             actor_off: Vec::with_capacity(n + 1),
             actor_ids: Vec::with_capacity(n * 2),
+            recip_off: Vec::with_capacity(n + 1),
+            recip_ids: Vec::new(),
         };
         s.actor_off.push(0);
+        s.recip_off.push(0);
         s
     }
 
@@ -222,14 +273,24 @@ impl Segment {
         self.country.push(d.country(r.country));
         self.admin1.push(d.admin1(r.admin1.as_deref()));
         self.fat.push(r.fatalities);
-        self.owner.push(d.org(r.owner_org));
-        self.tlp.push(r.tlp.code());
+        let m = &r.marking;
+        self.owner.push(d.org(m.owner));
+        self.tlp.push(m.tlp.code());
+        self.group.push(d.group(m.sharing_group));
+        self.author.push(d.user(m.author));
+        self.clat.push(to_e6(r.coarse_latitude));
+        self.clon.push(to_e6(r.coarse_longitude));
         self.dataset.push(d.dataset(r.dataset.as_deref()));
         for a in &r.actors {
             let id = d.actor(a);
             self.actor_ids.push(id);
         }
         self.actor_off.push(self.actor_ids.len() as u32);
+        for u in &m.recipients {
+            let id = d.user(Some(*u));
+            self.recip_ids.push(id);
+        }
+        self.recip_off.push(self.recip_ids.len() as u32);
     }
 
     fn push_from(&mut self, o: &Segment, i: usize) {
@@ -243,10 +304,17 @@ impl Segment {
         self.fat.push(o.fat[i]);
         self.owner.push(o.owner[i]);
         self.tlp.push(o.tlp[i]);
+        self.group.push(o.group[i]);
+        self.author.push(o.author[i]);
+        self.clat.push(o.clat[i]);
+        self.clon.push(o.clon[i]);
         self.dataset.push(o.dataset[i]);
         let (a, b) = (o.actor_off[i] as usize, o.actor_off[i + 1] as usize);
         self.actor_ids.extend_from_slice(&o.actor_ids[a..b]);
         self.actor_off.push(self.actor_ids.len() as u32);
+        let (a, b) = (o.recip_off[i] as usize, o.recip_off[i + 1] as usize);
+        self.recip_ids.extend_from_slice(&o.recip_ids[a..b]);
+        self.recip_off.push(self.recip_ids.len() as u32);
     }
 
     fn key(&self, i: usize) -> (i32, i64) {
@@ -255,6 +323,10 @@ impl Segment {
 
     fn actors(&self, i: usize) -> &[u32] {
         &self.actor_ids[self.actor_off[i] as usize..self.actor_off[i + 1] as usize]
+    }
+
+    fn recipients(&self, i: usize) -> &[u32] {
+        &self.recip_ids[self.recip_off[i] as usize..self.recip_off[i + 1] as usize]
     }
 
     /// Build from unsorted rows.
@@ -319,6 +391,8 @@ pub struct Aggregate {
     pub count: u64,
     pub fatalities: u64,
     pub groups: Vec<Group>,
+    /// How many of the counted incidents are not TLP:CLEAR (for auditing).
+    pub restricted: u64,
 }
 
 /// An immutable view of every incident at one change sequence number.
@@ -338,6 +412,20 @@ impl Default for Snapshot {
     }
 }
 
+/// Who may see a row, compiled against the dictionaries.
+enum Visibility {
+    All,
+    ClearOnly,
+    User {
+        /// Per org dictionary id: is it the viewer's organisation?
+        my_org: Vec<bool>,
+        /// Per group dictionary id: does the viewer's organisation belong to it?
+        my_group: Vec<bool>,
+        /// The viewer's user dictionary id, if the viewer appears as an author or recipient.
+        me: Option<u32>,
+    },
+}
+
 /// A filter compiled against a snapshot's dictionaries.
 struct Compiled {
     day_lo: i32,
@@ -351,7 +439,9 @@ struct Compiled {
     actors: Option<Vec<bool>>,
     min_fat: u32,
     dataset: Option<u16>,
-    visible: Vec<[bool; 5]>,
+    vis: Visibility,
+    /// Per owner (org dictionary id): does the viewer get exact coordinates?
+    exact: Vec<bool>,
     only_ids: Option<std::collections::HashSet<i64>>,
     /// Some condition can never hold (an unknown admin-1 name, say).
     impossible: bool,
@@ -459,17 +549,20 @@ impl Compiled {
                 }
             },
         };
-        let visible = d
-            .orgs
-            .iter()
-            .map(|&o| {
-                let mut v = [false; 5];
-                for t in Tlp::ALL {
-                    v[t.code() as usize] = viewer.can_see(o, t);
-                }
-                v
-            })
-            .collect();
+        let vis = match viewer {
+            Viewer::Local => Visibility::All,
+            Viewer::Anonymous => Visibility::ClearOnly,
+            Viewer::User(p) => Visibility::User {
+                my_org: d.orgs.iter().map(|o| *o == p.org).collect(),
+                my_group: d
+                    .groups
+                    .iter()
+                    .map(|g| g.is_some_and(|g| p.groups.contains(&g)))
+                    .collect(),
+                me: d.user_index.get(&p.user).copied(),
+            },
+        };
+        let exact = d.orgs.iter().map(|o| viewer.exact_location(*o)).collect();
         if let Some((a, b)) = lat {
             impossible |= a > b;
         }
@@ -488,30 +581,58 @@ impl Compiled {
             actors,
             min_fat: f.min_fatalities.unwrap_or(0),
             dataset,
-            visible,
+            vis,
+            exact,
             only_ids: f.only_ids.clone(),
             impossible,
         }
     }
 
     #[inline]
-    fn matches(&self, s: &Segment, i: usize) -> bool {
-        if let Some((a, b)) = self.lat {
-            let v = s.lat[i];
-            if v < a || v > b {
-                return false;
-            }
+    fn visible(&self, s: &Segment, i: usize) -> bool {
+        match &self.vis {
+            Visibility::All => true,
+            Visibility::ClearOnly => s.tlp[i] == Tlp::Clear.code(),
+            Visibility::User {
+                my_org,
+                my_group,
+                me,
+            } => match s.tlp[i] {
+                0 | 1 => true,
+                2 => my_org[s.owner[i] as usize] || my_group[s.group[i] as usize],
+                3 => my_org[s.owner[i] as usize],
+                _ => me.is_some_and(|me| s.author[i] == me || s.recipients(i).contains(&me)),
+            },
         }
-        if let Some((a, b)) = self.lon {
-            let v = s.lon[i];
-            if v < a || v > b {
-                return false;
-            }
+    }
+
+    /// The coordinates this viewer sees for row `i`.
+    #[inline]
+    fn position(&self, s: &Segment, i: usize) -> (i32, i32) {
+        if self.exact[s.owner[i] as usize] {
+            (s.lat[i], s.lon[i])
+        } else {
+            (s.clat[i], s.clon[i])
+        }
+    }
+
+    #[inline]
+    fn matches(&self, s: &Segment, i: usize) -> bool {
+        let (lat_i, lon_i) = self.position(s, i);
+        if let Some((a, b)) = self.lat
+            && (lat_i < a || lat_i > b)
+        {
+            return false;
+        }
+        if let Some((a, b)) = self.lon
+            && (lon_i < a || lon_i > b)
+        {
+            return false;
         }
         if self.sub_mask & (1 << s.sub[i]) == 0 || s.fat[i] < self.min_fat {
             return false;
         }
-        if !self.visible[s.owner[i] as usize][s.tlp[i] as usize] {
+        if !self.visible(s, i) {
             return false;
         }
         if !mask_lookup(&self.countries, s.country[i] as usize)
@@ -530,7 +651,7 @@ impl Compiled {
             return false;
         }
         if let Some((center, r_m)) = self.near {
-            let p = Point::new(s.lon[i] as f64 / 1e6, s.lat[i] as f64 / 1e6);
+            let p = Point::new(lon_i as f64 / 1e6, lat_i as f64 / 1e6);
             if Haversine.distance(center, p) > r_m {
                 return false;
             }
@@ -833,7 +954,7 @@ impl Snapshot {
     pub fn aggregate(&self, filter: &Filter, viewer: &Viewer, keys: &[GroupKey]) -> Aggregate {
         let c = Compiled::new(filter, viewer, &self.dicts);
         let keys = &keys[..keys.len().min(4)];
-        let (mut count, mut fatalities) = (0u64, 0u64);
+        let (mut count, mut fatalities, mut restricted) = (0u64, 0u64, 0u64);
         // Each key value becomes a small integer in 0..cardinality. When the
         // product of the cardinalities is modest, groups live in a dense array
         // indexed directly (a few ns per row); otherwise in a hash map.
@@ -871,6 +992,7 @@ impl Snapshot {
             |s, i| {
                 count += 1;
                 fatalities += s.fat[i] as u64;
+                restricted += (s.tlp[i] != 0) as u64;
                 if keys.is_empty() {
                     return true;
                 }
@@ -967,6 +1089,7 @@ impl Snapshot {
             count,
             fatalities,
             groups: out,
+            restricted,
         }
     }
 }

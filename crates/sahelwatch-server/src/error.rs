@@ -7,8 +7,8 @@
 //! that does not exist.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::http::StatusCode;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sahelwatch_app::{AppError, ParamError};
 use serde::Serialize;
@@ -20,10 +20,19 @@ use utoipa::ToSchema;
 pub enum Code {
     InvalidQueryParameter,
     InvalidRequest,
+    InvalidBody,
+    AuthenticationRequired,
+    InvalidCredentials,
+    CsrfFailed,
+    Forbidden,
     IncidentNotFound,
+    NotFound,
     RouteNotFound,
     MethodNotAllowed,
+    Conflict,
     PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests,
     StoreUnavailable,
     Internal,
 }
@@ -33,6 +42,7 @@ pub enum Code {
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     InvalidRequest,
+    Auth,
     System,
     Internal,
 }
@@ -40,10 +50,17 @@ pub enum ErrorType {
 impl Code {
     pub fn status(self) -> StatusCode {
         match self {
-            Code::InvalidQueryParameter | Code::InvalidRequest => StatusCode::BAD_REQUEST,
-            Code::IncidentNotFound | Code::RouteNotFound => StatusCode::NOT_FOUND,
+            Code::InvalidQueryParameter | Code::InvalidRequest | Code::InvalidBody => {
+                StatusCode::BAD_REQUEST
+            }
+            Code::AuthenticationRequired | Code::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Code::CsrfFailed | Code::Forbidden => StatusCode::FORBIDDEN,
+            Code::IncidentNotFound | Code::NotFound | Code::RouteNotFound => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::Conflict => StatusCode::CONFLICT,
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -51,7 +68,11 @@ impl Code {
 
     pub fn kind(self) -> ErrorType {
         match self {
-            Code::StoreUnavailable => ErrorType::System,
+            Code::AuthenticationRequired
+            | Code::InvalidCredentials
+            | Code::CsrfFailed
+            | Code::Forbidden => ErrorType::Auth,
+            Code::StoreUnavailable | Code::TooManyRequests => ErrorType::System,
             Code::Internal => ErrorType::Internal,
             _ => ErrorType::InvalidRequest,
         }
@@ -68,6 +89,8 @@ pub struct ApiError {
     /// For invalid parameters: one entry per parameter at fault.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<ParamError>,
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -77,11 +100,23 @@ impl ApiError {
             code,
             kind: code.kind(),
             details: Vec::new(),
+            retry_after: None,
         }
     }
 
     pub fn incident_not_found() -> ApiError {
         ApiError::new(Code::IncidentNotFound, "no incident with this id")
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(Code::NotFound, "not found")
+    }
+
+    pub fn authentication_required() -> ApiError {
+        ApiError::new(
+            Code::AuthenticationRequired,
+            "authentication required: send 'Authorization: Bearer <token>' or sign in",
+        )
     }
 
     pub fn invalid_params(details: Vec<ParamError>) -> ApiError {
@@ -95,21 +130,49 @@ impl ApiError {
             code: Code::InvalidQueryParameter,
             kind: ErrorType::InvalidRequest,
             details,
+            retry_after: None,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.code.status(), Json(self)).into_response()
+        let status = self.code.status();
+        let retry = self.retry_after;
+        let bearer = status == StatusCode::UNAUTHORIZED;
+        let mut resp = (status, Json(self)).into_response();
+        if let Some(secs) = retry
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if bearer {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"sahelwatch\""),
+            );
+        }
+        resp
     }
 }
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> ApiError {
         match e {
-            AppError::BadRequest(details) => ApiError::invalid_params(details),
-            AppError::NotFound => ApiError::new(Code::RouteNotFound, "not found"),
+            AppError::BadRequest(details) => {
+                let mut err = ApiError::invalid_params(details);
+                err.code = Code::InvalidRequest;
+                err
+            }
+            AppError::NotFound => ApiError::not_found(),
+            AppError::Unauthorized => ApiError::authentication_required(),
+            AppError::Forbidden(m) => ApiError::new(Code::Forbidden, m),
+            AppError::Conflict(m) => ApiError::new(Code::Conflict, m),
+            AppError::TooManyRequests { retry_after_secs } => {
+                let mut err = ApiError::new(Code::TooManyRequests, e.to_string());
+                err.retry_after = Some(retry_after_secs);
+                err
+            }
             AppError::File { .. } => ApiError::new(Code::InvalidRequest, e.to_string()),
             AppError::Store(inner) => {
                 tracing::error!(error = %inner, "store error");
@@ -139,5 +202,23 @@ impl From<QueryRejection> for ApiError {
             .unwrap_or(&text)
             .to_string();
         ApiError::new(Code::InvalidQueryParameter, text)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> ApiError {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                Code::UnsupportedMediaType,
+                "the body must be JSON (Content-Type: application/json)",
+            ),
+            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(
+                    Code::PayloadTooLarge,
+                    "the body is larger than this server accepts",
+                )
+            }
+            other => ApiError::new(Code::InvalidBody, other.body_text()),
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! This crate holds no business logic and no SQL: it parses, calls
 //! `sahelwatch-app`, and renders.
 
+pub mod auth;
 pub mod error;
 pub mod routes;
 
@@ -26,6 +27,53 @@ use utoipa_axum::router::OpenApiRouter;
 #[derive(Clone)]
 pub struct AppState {
     pub app: Arc<App>,
+    /// Serve TLP:CLEAR to unauthenticated callers (off by default).
+    pub public_api: bool,
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy
+    /// that sets it; otherwise clients could pick their own address).
+    pub trust_forwarded_for: bool,
+}
+
+impl AppState {
+    /// The state with the defaults: no public API, cookies without `Secure`
+    /// (sahelwatch itself serves plain HTTP on loopback, behind a TLS proxy).
+    pub fn new(app: Arc<App>) -> AppState {
+        AppState {
+            app,
+            public_api: false,
+            secure_cookies: false,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                auth::SESSION_COOKIE,
+                "Browser session from POST /api/v1/auth/login; changes need the X-CSRF-Token header",
+            ))),
+        );
+    }
 }
 
 #[derive(OpenApi)]
@@ -36,9 +84,12 @@ pub struct AppState {
             Errors are JSON objects {message, code, type, details}.",
         license(name = "AGPL-3.0-or-later"),
     ),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "incidents", description = "Security incidents in the ACLED vocabulary"),
         (name = "places", description = "The GeoNames gazetteer"),
+        (name = "auth", description = "Signing in, sessions, who am I"),
+        (name = "accounts", description = "Organisations, users, API tokens, sharing groups, audit log"),
         (name = "system", description = "Service state"),
     )
 )]
@@ -52,6 +103,9 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::incidents::router())
         .merge(routes::places::router())
+        .merge(routes::session::router())
+        .merge(routes::accounts::router())
+        .merge(routes::audit::router())
         .merge(routes::system::router())
         .split_for_parts();
     let doc_json = Arc::new(doc.clone());

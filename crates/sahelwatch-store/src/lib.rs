@@ -22,7 +22,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sahelwatch_core::{Incident, IncidentData, OrgId, Place, Tlp};
+use sahelwatch_core::accounts::{ApiToken, NewUser, Session, SharingGroup, User};
+use sahelwatch_core::audit::{AuditEntry, AuditRecord};
+use sahelwatch_core::{GroupId, Incident, IncidentData, Marking, OrgId, Place, Role, Tlp, UserId};
 use sahelwatch_ingest::RowIssue;
 use sahelwatch_query::IndexRow;
 use serde::Serialize;
@@ -59,6 +61,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the import was interrupted before it finished; nothing was written")]
     ImportInterrupted,
+    /// A unique name is taken (a username, a sharing group's name).
+    #[error("{0}")]
+    Conflict(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -93,30 +98,47 @@ pub struct ImportJob {
     pub detected: String,
     /// Dataset incidents are stored under (`acled`, `ucdp-ged`).
     pub dataset: String,
-    pub owner: OrgId,
-    pub tlp: Tlp,
+    /// Owner, TLP and the rest of the marking every imported row gets.
+    pub marking: Marking,
     pub strict: bool,
     pub started_at: DateTime<Utc>,
 }
 
-/// An incident to import, with its content hash already computed for the
-/// owner and marking it will be stored under. Hashing on the reader side
-/// lets it run on another core than the database writes.
+/// An incident to import, with its content hash and coarse position already
+/// computed for the marking it will be stored under. Doing that on the
+/// reader side lets it run on another core than the database writes.
 #[derive(Debug, Clone)]
 pub struct ImportRow {
     data: IncidentData,
-    owner: OrgId,
-    tlp: Tlp,
+    marking_hash: u64,
+    coarse: (f64, f64),
     hash: i64,
 }
 
+fn marking_fingerprint(m: &Marking) -> u64 {
+    let mut bytes = Vec::with_capacity(64);
+    bytes.extend_from_slice(&m.owner.0.to_le_bytes());
+    bytes.extend_from_slice(&[m.tlp.code(), m.coarsen as u8]);
+    bytes.extend_from_slice(&m.sharing_group.map_or(-1, |g| g.0).to_le_bytes());
+    bytes.extend_from_slice(&m.author.map_or(-1, |a| a.0).to_le_bytes());
+    for r in &m.recipients {
+        bytes.extend_from_slice(&r.0.to_le_bytes());
+    }
+    xxhash_rust::xxh3::xxh3_64(&bytes)
+}
+
 impl ImportRow {
-    pub fn new(data: IncidentData, owner: OrgId, tlp: Tlp) -> ImportRow {
-        let hash = data.content_hash(owner, tlp) as i64;
+    /// `coarse` is where viewers outside the owner organisation will see it.
+    pub fn new(data: IncidentData, marking: &Marking, coarse: (f64, f64)) -> ImportRow {
+        let content = data.content_hash(marking);
+        let mut bytes = content.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&coarse.0.to_le_bytes());
+        bytes.extend_from_slice(&coarse.1.to_le_bytes());
+        let hash = xxhash_rust::xxh3::xxh3_64(&bytes) as i64;
         ImportRow {
             data,
-            owner,
-            tlp,
+            marking_hash: marking_fingerprint(marking),
+            coarse,
             hash,
         }
     }
@@ -129,16 +151,38 @@ impl ImportRow {
         self.data
     }
 
+    pub fn coarse(&self) -> (f64, f64) {
+        self.coarse
+    }
+
     /// The content hash, checked against the job it is imported by.
     pub(crate) fn hash_for(&self, job: &ImportJob) -> Result<i64> {
-        if self.owner == job.owner && self.tlp == job.tlp {
+        if self.marking_hash == marking_fingerprint(&job.marking) {
             Ok(self.hash)
         } else {
             Err(StoreError::Internal(
-                "an import row was hashed for another owner or marking".into(),
+                "an import row was hashed for another marking".into(),
             ))
         }
     }
+}
+
+/// The change counters (see the crate documentation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub incidents: i64,
+    pub places: i64,
+    /// Users, tokens, sessions, sharing groups: bumped by every change.
+    pub access: i64,
+    pub audit: i64,
+}
+
+/// Fields of a user that can change.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub display_name: Option<String>,
 }
 
 /// Messages from the reader side of an import to the store.
@@ -182,6 +226,17 @@ pub struct ImportRecord {
     pub unchanged: u64,
     pub refused: u64,
     pub refused_rows: serde_json::Value,
+}
+
+/// Microsecond precision, as both backends store timestamps: a value must
+/// read back equal to what was hashed or compared.
+pub fn now_micros() -> DateTime<Utc> {
+    truncate_micros(Utc::now())
+}
+
+pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
 }
 
 /// Refused rows kept in the import record (the full list goes to the caller).
@@ -256,6 +311,96 @@ pub trait Store: Send + Sync + 'static {
     async fn imports(&self, limit: usize) -> Result<Vec<ImportRecord>>;
 
     async fn stats(&self) -> Result<StoreStats>;
+
+    /// Every change counter in one read.
+    async fn counters(&self) -> Result<Counters>;
+
+    // --- single incidents ---
+
+    /// Store a new incident (created through the API). Returns its row id and public id.
+    async fn create_incident(
+        &self,
+        data: &IncidentData,
+        marking: &Marking,
+        coarse: (f64, f64),
+    ) -> Result<(i64, Uuid)>;
+
+    /// Replace an incident's marking (owner stays).
+    async fn update_marking(&self, id: i64, marking: &Marking, coarse: (f64, f64)) -> Result<()>;
+
+    /// Flag an incident deleted.
+    async fn delete_incident(&self, id: i64) -> Result<()>;
+
+    // --- organisations and users ---
+
+    /// A new organisation; a name that exists is a conflict.
+    async fn create_org(&self, name: &str) -> Result<Org>;
+
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+
+    /// A user and their password hash, by (lower-case) username.
+    async fn user_by_username(&self, username: &str) -> Result<Option<(User, Option<String>)>>;
+
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+
+    async fn user_by_uid(&self, uid: Uuid) -> Result<Option<User>>;
+
+    /// Users of one organisation, or of all.
+    async fn users(&self, org: Option<OrgId>) -> Result<Vec<User>>;
+
+    async fn update_user(&self, id: UserId, change: UserChange) -> Result<()>;
+
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()>;
+
+    // --- API tokens and sessions (secrets stored as SHA-256 hex) ---
+
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<ApiToken>;
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+
+    async fn token_by_uid(&self, uid: Uuid) -> Result<Option<ApiToken>>;
+
+    async fn tokens(&self, user: UserId) -> Result<Vec<ApiToken>>;
+
+    async fn revoke_token(&self, id: i64) -> Result<()>;
+
+    async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Session>;
+
+    async fn session_by_hash(&self, token_hash: &str) -> Result<Option<Session>>;
+
+    async fn revoke_session(&self, id: i64) -> Result<()>;
+
+    // --- sharing groups ---
+
+    /// A new group owned (and joined) by `owner`; a name that exists is a conflict.
+    async fn create_group(&self, name: &str, owner: OrgId) -> Result<SharingGroup>;
+
+    async fn set_group_member(&self, group: GroupId, org: OrgId, member: bool) -> Result<()>;
+
+    /// Every group with its members.
+    async fn groups(&self) -> Result<Vec<SharingGroup>>;
+
+    // --- audit log ---
+
+    /// Append entries to the hash chain, in order, in one transaction.
+    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<()>;
+
+    /// Entries with id > `after`, oldest first, optionally of one organisation.
+    async fn audit(&self, org: Option<OrgId>, after: i64, limit: usize)
+    -> Result<Vec<AuditRecord>>;
 }
 
 /// Open a store from a location: `postgres://...` or `postgresql://...` for

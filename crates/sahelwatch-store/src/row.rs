@@ -4,40 +4,46 @@
 use crate::{Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use sahelwatch_core::{
-    Actors, CountryCode, DisorderType, Fatalities, Incident, IncidentData, Inter, Location, OrgId,
-    Precision, SubEventType, Tlp,
+    Actors, CountryCode, DisorderType, Fatalities, GroupId, Incident, IncidentData, Inter,
+    Location, Marking, OrgId, Precision, SubEventType, Tlp, UserId,
 };
 use sahelwatch_query::IndexRow;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Columns written by an insert, in bind order.
-pub const INSERT_COLUMNS: &str = "uid, seq, owner_org, tlp, dataset, external_id, event_date, event_date_end, \
+pub const INSERT_COLUMNS: &str = "uid, seq, owner_org, tlp, sharing_group, author_user, recipients, coarsen, \
+    coarse_latitude, coarse_longitude, dataset, external_id, event_date, event_date_end, \
     time_precision, event_type, sub_event_type, disorder_type, actor1, assoc_actor_1, inter1, actor2, \
     assoc_actor_2, inter2, civilian_targeting, country, region, admin1, admin2, admin3, location, latitude, \
     longitude, geo_precision, fatalities, fatalities_low, fatalities_high, notes, sources, source_scale, tags, \
     source_timestamp, original, row_hash, created_at, updated_at";
 
 /// Number of columns in [`INSERT_COLUMNS`].
-pub const INSERT_ARITY: usize = 40;
+pub const INSERT_ARITY: usize = 46;
+
+/// Columns before the content in [`INSERT_COLUMNS`]: uid, seq, the marking, dataset, external id.
+pub const INSERT_HEAD: usize = 12;
+
+/// Content columns in [`INSERT_COLUMNS`] (event_date ... row_hash).
+pub const CONTENT_ARITY: usize = 32;
 
 /// Columns read back for a full incident, in [`DbIncident`] order.
 pub const SELECT_COLUMNS: &str = "id, uid, owner_org, tlp, dataset, external_id, event_date, event_date_end, \
     time_precision, sub_event_type, disorder_type, actor1, assoc_actor_1, inter1, actor2, assoc_actor_2, inter2, \
     civilian_targeting, country, region, admin1, admin2, admin3, location, latitude, longitude, geo_precision, \
     fatalities, fatalities_low, fatalities_high, notes, sources, source_scale, tags, source_timestamp, original, \
-    created_at, updated_at";
+    created_at, updated_at, sharing_group, author_user, recipients, coarsen, coarse_latitude, coarse_longitude";
 
 /// Columns read for the query index, in [`DbIndexRow`] order.
 pub const INDEX_COLUMNS: &str = "id, deleted, owner_org, tlp, dataset, event_date, sub_event_type, latitude, \
-    longitude, country, admin1, actor1, actor2, assoc_actor_1, assoc_actor_2, fatalities";
+    longitude, country, admin1, actor1, actor2, assoc_actor_1, assoc_actor_2, fatalities, sharing_group, \
+    author_user, recipients, coarsen, coarse_latitude, coarse_longitude";
 
 /// An incident row as read from either backend, before domain validation.
 pub struct DbIncident {
     pub id: i64,
     pub uid: Uuid,
-    pub owner_org: i64,
-    pub tlp: String,
     pub dataset: Option<String>,
     pub external_id: Option<String>,
     pub event_date: NaiveDate,
@@ -72,6 +78,63 @@ pub struct DbIncident {
     pub original: BTreeMap<String, String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub marking: DbMarking,
+}
+
+/// The marking columns of an incident row.
+pub struct DbMarking {
+    pub owner_org: i64,
+    pub tlp: String,
+    pub sharing_group: Option<i64>,
+    pub author_user: Option<i64>,
+    pub recipients: Vec<i64>,
+    pub coarsen: String,
+    pub coarse_latitude: Option<f64>,
+    pub coarse_longitude: Option<f64>,
+}
+
+impl DbMarking {
+    /// The marking, and the coarse position (the exact one when not coarsened).
+    pub fn decode(self, id: i64, exact: (f64, f64)) -> Result<(Marking, (f64, f64))> {
+        let marking = Marking {
+            owner: OrgId(self.owner_org),
+            tlp: tlp(id, &self.tlp)?,
+            sharing_group: self.sharing_group.map(GroupId),
+            author: self.author_user.map(UserId),
+            recipients: self.recipients.into_iter().map(UserId).collect(),
+            coarsen: self
+                .coarsen
+                .parse()
+                .map_err(|_| corrupt(id, "coarsen", &self.coarsen))?,
+        };
+        let coarse = match (self.coarse_latitude, self.coarse_longitude) {
+            (Some(a), Some(b)) => (a, b),
+            _ => exact,
+        };
+        Ok((marking, coarse))
+    }
+}
+
+/// The nullable coarse columns for a position: NULL when it is the exact one.
+pub fn coarse_columns(marking: &Marking, coarse: (f64, f64)) -> (Option<f64>, Option<f64>) {
+    if marking.coarsen == sahelwatch_core::Coarsen::Exact {
+        (None, None)
+    } else {
+        (Some(coarse.0), Some(coarse.1))
+    }
+}
+
+pub fn ids_json(v: &[UserId]) -> Option<String> {
+    (!v.is_empty()).then(|| {
+        serde_json::to_string(&v.iter().map(|u| u.0).collect::<Vec<_>>()).unwrap_or_default()
+    })
+}
+
+pub fn ids_from_json(id: i64, s: Option<String>) -> Result<Vec<i64>> {
+    match s {
+        None => Ok(Vec::new()),
+        Some(t) => serde_json::from_str(&t).map_err(|_| corrupt(id, "recipients", t)),
+    }
 }
 
 fn corrupt(id: i64, what: &str, value: impl std::fmt::Display) -> StoreError {
@@ -166,10 +229,12 @@ impl DbIncident {
             source_timestamp: self.source_timestamp,
             original: self.original,
         };
+        let exact = (data.location.latitude, data.location.longitude);
+        let (marking, coarse) = self.marking.decode(id, exact)?;
         Ok(Incident {
             id: self.uid,
-            owner_org: OrgId(self.owner_org),
-            tlp: tlp(id, &self.tlp)?,
+            marking,
+            coarse,
             data,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -181,8 +246,7 @@ impl DbIncident {
 pub struct DbIndexRow {
     pub id: i64,
     pub deleted: bool,
-    pub owner_org: i64,
-    pub tlp: String,
+    pub marking: DbMarking,
     pub dataset: Option<String>,
     pub event_date: NaiveDate,
     pub sub_event_type: String,
@@ -206,11 +270,13 @@ impl DbIndexRow {
         actors.extend(self.actor2);
         actors.extend(self.assoc_actor_1);
         actors.extend(self.assoc_actor_2);
+        let (marking, coarse) = self.marking.decode(id, (self.latitude, self.longitude))?;
         Ok(IndexRow {
             id,
             deleted: self.deleted,
-            owner_org: OrgId(self.owner_org),
-            tlp: tlp(id, &self.tlp)?,
+            marking,
+            coarse_latitude: coarse.0,
+            coarse_longitude: coarse.1,
             dataset: self.dataset,
             event_date: self.event_date,
             sub_event_type: sub_event(id, &self.sub_event_type)?,

@@ -58,6 +58,10 @@ pub enum Command {
     Imports(ImportsArgs),
     /// Generate SYNTHETIC test data (for benchmarks and load tests).
     Synth(SynthCmd),
+    /// Accounts from the command line: the first organisation and admin, tokens.
+    Admin(AdminCmd),
+    /// The audit log of reads of non-CLEAR material.
+    Audit(AuditCmd),
     /// Create or upgrade the database schema, then exit.
     Migrate,
 }
@@ -104,6 +108,9 @@ pub struct IncidentImportArgs {
     /// Owner organisation (created if missing). Default: the configured organisation.
     #[arg(long)]
     pub org: Option<String>,
+    /// How locations are shown outside the owner organisation: exact, 10km, admin2, admin1.
+    #[arg(long, default_value = "exact")]
+    pub coarsen: String,
     /// Write the full report (every refused row) as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -264,5 +271,61 @@ pub enum SynthWhat {
         /// Output file.
         #[arg(long, short = 'o')]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AdminCmd {
+    #[command(subcommand)]
+    pub what: AdminWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminWhat {
+    /// Create an organisation and its first admin (a deployment administrator
+    /// who can create further organisations), and print an API token for them.
+    Bootstrap {
+        /// The organisation's name.
+        #[arg(long)]
+        org: String,
+        /// The admin's username.
+        #[arg(long)]
+        username: String,
+        /// Read a password for browser sign-in from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print a new API token for an existing user (recovery: the operator can
+    /// read the database anyway).
+    Token {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until it expires (1..366).
+        #[arg(long)]
+        days: Option<i64>,
+    },
+    /// List users.
+    Users,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditCmd {
+    #[command(subcommand)]
+    pub what: AuditWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditWhat {
+    /// Check the hash chain of the whole audit log.
+    Verify,
+    /// Print entries.
+    List {
+        /// Entries after this id.
+        #[arg(long, default_value = "0")]
+        after: i64,
+        #[arg(long, default_value = "50")]
+        limit: usize,
     },
 }

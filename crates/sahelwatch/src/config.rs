@@ -21,6 +21,9 @@ pub struct FileConfig {
     pub starter_data: Option<bool>,
     pub organisation: Option<String>,
     pub log: Option<String>,
+    pub public_api: Option<bool>,
+    pub secure_cookies: Option<bool>,
+    pub trust_forwarded_for: Option<bool>,
 }
 
 /// Where a value came from, for error messages.
@@ -60,6 +63,9 @@ pub struct LowArgs {
     pub starter_data: Option<Raw<bool>>,
     pub organisation: Option<Raw<String>>,
     pub log: Option<Raw<String>>,
+    pub public_api: Option<Raw<bool>>,
+    pub secure_cookies: Option<Raw<bool>>,
+    pub trust_forwarded_for: Option<Raw<bool>>,
 }
 
 /// The resolved configuration.
@@ -74,6 +80,12 @@ pub struct Config {
     pub organisation: String,
     /// A tracing filter (`info`, `sahelwatch=debug,tower_http=info`).
     pub log: String,
+    /// Serve TLP:CLEAR incidents to unauthenticated API callers.
+    pub public_api: bool,
+    /// Mark the session cookie `Secure` (when a TLS proxy is in front).
+    pub secure_cookies: bool,
+    /// Trust `X-Forwarded-For` for the client address (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -165,7 +177,19 @@ impl Config {
                 log.source
             );
         }
+        let public_api = pick(&low.public_api, file.public_api, &path, false).value;
+        let secure_cookies = pick(&low.secure_cookies, file.secure_cookies, &path, false).value;
+        let trust_forwarded_for = pick(
+            &low.trust_forwarded_for,
+            file.trust_forwarded_for,
+            &path,
+            false,
+        )
+        .value;
         Ok(Config {
+            public_api,
+            secure_cookies,
+            trust_forwarded_for,
             database: database.value,
             listen: listen_addr,
             starter_data: starter.value,

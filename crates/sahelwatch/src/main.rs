@@ -98,6 +98,18 @@ fn low_args(cli: &Cli, m: &clap::ArgMatches) -> LowArgs {
                 _ => Source::Flag("listen"),
             },
         });
+        let env_bool = |name: &'static str| -> Option<Raw<bool>> {
+            std::env::var(name).ok().map(|v| Raw {
+                value: matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "true" | "1" | "yes" | "on"
+                ),
+                source: Source::Env(name),
+            })
+        };
+        low.public_api = env_bool("SAHELWATCH_PUBLIC_API");
+        low.secure_cookies = env_bool("SAHELWATCH_SECURE_COOKIES");
+        low.trust_forwarded_for = env_bool("SAHELWATCH_TRUST_FORWARDED_FOR");
         if s.no_starter_data {
             low.starter_data = Some(Raw {
                 value: false,
@@ -165,6 +177,8 @@ async fn run(command: Command, config: Config) -> Result<ExitCode> {
         Command::Export(args) => export(args, config).await,
         Command::Imports(args) => imports(args, config).await,
         Command::Synth(cmd) => synth(cmd.what),
+        Command::Admin(cmd) => admin(cmd.what, config).await,
+        Command::Audit(cmd) => audit(cmd.what, config).await,
     }
 }
 
@@ -214,8 +228,19 @@ async fn serve(config: Config) -> Result<ExitCode> {
     println!("  API doc:  curl http://{addr}/api/v1/openapi.json");
     println!("  Try:      curl 'http://{addr}/api/v1/incidents?country=ML,BF,NE&limit=5'");
     println!("            curl 'http://{addr}/api/v1/places?q=tera'");
-    println!("Unauthenticated API callers see TLP:CLEAR incidents only. Stop with Ctrl-C.");
-    let state = sahelwatch_server::AppState { app };
+    if config.public_api {
+        println!("Public API on: unauthenticated callers see TLP:CLEAR incidents.");
+    } else {
+        println!("API callers must authenticate (public API off). First admin and token:");
+        println!("  sahelwatch admin bootstrap --org 'My organisation' --username admin");
+    }
+    println!("Stop with Ctrl-C.");
+    let state = sahelwatch_server::AppState {
+        app,
+        public_api: config.public_api,
+        secure_cookies: config.secure_cookies,
+        trust_forwarded_for: config.trust_forwarded_for,
+    };
     sahelwatch_server::serve(listener, state, shutdown_signal()).await?;
     println!("Stopped.");
     Ok(ExitCode::SUCCESS)
@@ -351,9 +376,16 @@ async fn import_incidents(
         .await
         .map_err(user_error)?;
     let (reader, size, name) = open_input(&args.file)?;
+    let coarsen: sahelwatch_core::Coarsen = args
+        .coarsen
+        .parse()
+        .map_err(|m: String| anyhow::anyhow!("--coarsen: {m}"))?;
+    let marking = sahelwatch_core::Marking {
+        coarsen,
+        ..sahelwatch_core::Marking::new(org.id, tlp)
+    };
     let opts = ImportOptions {
-        owner: org.id,
-        tlp,
+        marking,
         strict: args.strict,
     };
     let label = match format {
@@ -447,7 +479,10 @@ async fn incidents(args: cli::IncidentArgs, config: Config) -> Result<ExitCode> 
             q.filter.near.map(|n| n.radius_km).unwrap_or_default()
         );
     }
-    let page = app.search(&Viewer::Local, &q).await.map_err(user_error)?;
+    let page = app
+        .search(&Viewer::Local, &q, "cli:incidents")
+        .await
+        .map_err(user_error)?;
     match args.format {
         ListFormat::Json => println!("{}", serde_json::to_string_pretty(&page)?),
         ListFormat::Geojson => {
@@ -522,7 +557,7 @@ async fn counts(args: cli::CountArgs, config: Config) -> Result<ExitCode> {
         bail!("--by takes at most 4 keys");
     }
     let agg = app
-        .aggregate(&Viewer::Local, &q, &by)
+        .aggregate(&Viewer::Local, &q, &by, "cli:counts")
         .await
         .map_err(user_error)?;
     if args.json {
@@ -603,7 +638,13 @@ async fn export(args: cli::ExportArgs, config: Config) -> Result<ExitCode> {
             let file = std::fs::File::create(&tmp)
                 .with_context(|| format!("cannot create {}", tmp.display()))?;
             let n = app
-                .export(&Viewer::Local, &q, format, std::io::BufWriter::new(file))
+                .export(
+                    &Viewer::Local,
+                    &q,
+                    format,
+                    std::io::BufWriter::new(file),
+                    "cli:export",
+                )
                 .await;
             match n {
                 Ok(n) => {
@@ -623,6 +664,7 @@ async fn export(args: cli::ExportArgs, config: Config) -> Result<ExitCode> {
                 &q,
                 format,
                 std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+                "cli:export",
             )
             .await
             .map_err(user_error)?,
@@ -677,6 +719,112 @@ fn synth(what: SynthWhat) -> Result<ExitCode> {
                 out.display(),
                 started.elapsed().as_secs_f64()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn admin(what: cli::AdminWhat, config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    match what {
+        cli::AdminWhat::Bootstrap {
+            org,
+            username,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("cannot read the password")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let (org, user, token) = app
+                .bootstrap(&org, &username, password.as_deref())
+                .await
+                .map_err(user_error)?;
+            println!("organisation: {} ({})", org.name, org.uid);
+            println!(
+                "admin user:   {} ({}), deployment administrator",
+                user.username, user.uid
+            );
+            println!(
+                "API token (shown once; expires {}):",
+                token.info.expires_at.format("%Y-%m-%d")
+            );
+            println!("{}", token.token);
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::AdminWhat::Token {
+            username,
+            name,
+            days,
+        } => {
+            let (user, _) = app
+                .store()
+                .user_by_username(&username.to_lowercase())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user named '{username}'"))?;
+            let token = app
+                .issue_token(&user, &name, days)
+                .await
+                .map_err(user_error)?;
+            println!(
+                "API token for {} (shown once; expires {}):",
+                user.username,
+                token.info.expires_at.format("%Y-%m-%d")
+            );
+            println!("{}", token.token);
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::AdminWhat::Users => {
+            let orgs: std::collections::HashMap<_, _> = app
+                .store()
+                .orgs()
+                .await?
+                .into_iter()
+                .map(|o| (o.id, o.name))
+                .collect();
+            for u in app.store().users(None).await? {
+                println!(
+                    "{:<24} {:<9} {:<30} {}{}",
+                    u.username,
+                    u.role.label(),
+                    clip(orgs.get(&u.org).map(String::as_str).unwrap_or("?"), 30),
+                    if u.superadmin { "superadmin " } else { "" },
+                    if u.disabled { "disabled" } else { "" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn audit(what: cli::AuditWhat, config: Config) -> Result<ExitCode> {
+    let app = open(&config).await?;
+    match what {
+        cli::AuditWhat::Verify => {
+            let v = app.verify_audit().await.map_err(user_error)?;
+            match v.broken_at {
+                None => {
+                    println!("audit log intact: {} entries, head {}", v.entries, v.head);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some((id, reason)) => {
+                    println!(
+                        "audit log BROKEN at entry {id}: {reason} ({} entries verified before it)",
+                        v.entries
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        cli::AuditWhat::List { after, limit } => {
+            for r in app.store().audit(None, after, limit).await? {
+                println!("{}", serde_json::to_string(&r)?);
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

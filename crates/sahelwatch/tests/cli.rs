@@ -104,11 +104,34 @@ async fn serve_loads_starter_data_and_answers_over_http() {
         "the default database is a file in the working directory"
     );
     let client = reqwest::Client::new();
+    // Without credentials: 401 (the public API is off by default).
+    let r = client
+        .get(format!("{}/api/v1/incidents", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Bootstrap the first organisation and admin from the CLI, use the token.
+    let o = sw(
+        dir.path(),
+        &[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Cellule test",
+            "--username",
+            "admin",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&o).lines().last().unwrap().trim().to_string();
+    assert!(token.starts_with("sw_"), "{}", stdout(&o));
     let r: serde_json::Value = client
         .get(format!(
             "{}/api/v1/incidents?country=ML,BF,NE&count=true",
             server.base
         ))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()
@@ -118,6 +141,7 @@ async fn serve_loads_starter_data_and_answers_over_http() {
     assert_eq!(r["total"], 12);
     let r: serde_json::Value = client
         .get(format!("{}/api/v1/places?q=tera", server.base))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()

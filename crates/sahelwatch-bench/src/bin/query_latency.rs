@@ -66,11 +66,16 @@ async fn ours(app: &App, q: &BenchQuery) -> Result<usize> {
     let iq = raw.resolve(&gaz).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(match q {
         BenchQuery::MonthlyByCountry => app
-            .aggregate(&Viewer::Local, &iq, &[GroupKey::Country, GroupKey::Month])
+            .aggregate(
+                &Viewer::Local,
+                &iq,
+                &[GroupKey::Country, GroupKey::Month],
+                "bench",
+            )
             .await?
             .groups
             .len(),
-        _ => app.search(&Viewer::Local, &iq).await?.items.len(),
+        _ => app.search(&Viewer::Local, &iq, "bench").await?.items.len(),
     })
 }
 

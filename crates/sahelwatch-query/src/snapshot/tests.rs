@@ -7,6 +7,7 @@ use crate::filter::{BBox, Near};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sahelwatch_core::{GroupId, UserId};
 
 const COUNTRIES: [&str; 4] = ["BF", "ML", "NE", "TD"];
 const ADMIN1: [&str; 4] = ["Sahel", "Tillabéri", "Mopti", "Centre-Nord"];
@@ -22,14 +23,60 @@ fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
+fn random_marking(rng: &mut ChaCha8Rng) -> Marking {
+    Marking {
+        owner: OrgId(rng.random_range(1..4)),
+        tlp: Tlp::ALL[rng.random_range(0..5)],
+        sharing_group: rng
+            .random_bool(0.5)
+            .then(|| GroupId(rng.random_range(1..4))),
+        author: rng.random_bool(0.7).then(|| UserId(rng.random_range(1..7))),
+        recipients: (0..rng.random_range(0..3))
+            .map(|_| UserId(rng.random_range(1..7)))
+            .collect(),
+        coarsen: sahelwatch_core::Coarsen::Exact,
+    }
+}
+
+/// Users 1..=6 in organisations 1..=3; organisation k belongs to groups >= k.
+fn random_viewer(rng: &mut ChaCha8Rng) -> Viewer {
+    match rng.random_range(0..5) {
+        0 => Viewer::Local,
+        1 => Viewer::Anonymous,
+        _ => {
+            let user = rng.random_range(1..7);
+            let org = (user + 1) / 2;
+            Viewer::User(std::sync::Arc::new(sahelwatch_core::Principal {
+                user: UserId(user),
+                org: OrgId(org),
+                role: sahelwatch_core::Role::Analyst,
+                superadmin: false,
+                groups: (org..4).map(GroupId).collect(),
+            }))
+        }
+    }
+}
+
 fn random_row(rng: &mut ChaCha8Rng, id: i64) -> IndexRow {
     let base = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
     let n_actors = rng.random_range(0..3);
+    let latitude = round6(rng.random_range(10.0..20.0));
+    let longitude = round6(rng.random_range(-6.0..4.0));
+    let coarse = rng.random_bool(0.5);
     IndexRow {
         id,
         deleted: false,
-        owner_org: OrgId(rng.random_range(1..4)),
-        tlp: Tlp::ALL[rng.random_range(0..5)],
+        marking: random_marking(rng),
+        coarse_latitude: if coarse {
+            sahelwatch_core::access::snap_10km(latitude)
+        } else {
+            latitude
+        },
+        coarse_longitude: if coarse {
+            sahelwatch_core::access::snap_10km(longitude)
+        } else {
+            longitude
+        },
         dataset: [
             None,
             Some("acled".to_string()),
@@ -38,8 +85,8 @@ fn random_row(rng: &mut ChaCha8Rng, id: i64) -> IndexRow {
         .clone(),
         event_date: base + chrono::Duration::days(rng.random_range(0..1500)),
         sub_event_type: SubEventType::ALL[rng.random_range(0..25)],
-        latitude: round6(rng.random_range(10.0..20.0)),
-        longitude: round6(rng.random_range(-6.0..4.0)),
+        latitude,
+        longitude,
         country: CountryCode::parse(COUNTRIES[rng.random_range(0..4)]).unwrap(),
         admin1: if rng.random_bool(0.8) {
             Some(ADMIN1[rng.random_range(0..4)].to_string())
@@ -121,11 +168,18 @@ fn random_filter(rng: &mut ChaCha8Rng) -> Filter {
 
 /// The naive oracle: one row at a time, straight from the definitions.
 fn naive_match(r: &IndexRow, f: &Filter, viewer: &Viewer) -> bool {
-    if r.deleted || !viewer.can_see(r.owner_org, r.tlp) {
+    if r.deleted || !viewer.can_see(&r.marking) {
         return false;
     }
-    let lat = to_e6(r.latitude) as f64;
-    let lon = to_e6(r.longitude) as f64;
+    // Outside the owner organisation, filters see the coarse position.
+    let (lat, lon) = if viewer.exact_location(r.marking.owner) {
+        (to_e6(r.latitude) as f64, to_e6(r.longitude) as f64)
+    } else {
+        (
+            to_e6(r.coarse_latitude) as f64,
+            to_e6(r.coarse_longitude) as f64,
+        )
+    };
     if let Some(b) = f.bbox
         && (lat < b.min_lat * 1e6 - 1e-3
             || lat > b.max_lat * 1e6 + 1e-3
@@ -220,7 +274,7 @@ proptest! {
         let snap = Snapshot::build(rows.clone(), 1);
         for _ in 0..6 {
             let f = random_filter(&mut rng);
-            let viewer = if rng.random_bool(0.5) { Viewer::Local } else { Viewer::Anonymous };
+            let viewer = random_viewer(&mut rng);
             for sort in [Sort::DateDesc, Sort::DateAsc, Sort::FatalitiesDesc, Sort::FatalitiesAsc] {
                 prop_assert_eq!(all_pages(&snap, &f, &viewer, sort, limit), naive_sorted(&rows, &f, &viewer, sort), "{:?} {:?}", sort, f);
             }
@@ -266,8 +320,9 @@ proptest! {
             let rebuilt = Snapshot::build(live(&history), round as i64 + 2);
             prop_assert_eq!(snap.len(), rebuilt.len());
             let f = random_filter(&mut rng);
+            let viewer = random_viewer(&mut rng);
             for sort in [Sort::DateDesc, Sort::FatalitiesAsc] {
-                prop_assert_eq!(all_pages(&snap, &f, &Viewer::Local, sort, 7), all_pages(&rebuilt, &f, &Viewer::Local, sort, 7));
+                prop_assert_eq!(all_pages(&snap, &f, &viewer, sort, 7), all_pages(&rebuilt, &f, &viewer, sort, 7));
             }
         }
     }
@@ -279,7 +334,10 @@ fn bbox_edges_are_inclusive() {
     let mut r = random_row(&mut rng, 1);
     r.latitude = 14.123;
     r.longitude = -0.5;
-    r.tlp = Tlp::Clear;
+    r.marking.tlp = Tlp::Clear;
+    r.marking.owner = OrgId(1);
+    r.coarse_latitude = r.latitude;
+    r.coarse_longitude = r.longitude;
     let snap = Snapshot::build(vec![r], 1);
     let f = Filter {
         bbox: Some(BBox::parse("-0.5,14.123,0,15").unwrap()),
@@ -299,7 +357,7 @@ fn anonymous_viewers_never_see_marked_incidents_in_any_answer() {
     let rows: Vec<IndexRow> = (1..=200)
         .map(|i| {
             let mut r = random_row(&mut rng, i);
-            r.tlp = if i % 2 == 0 { Tlp::Clear } else { Tlp::Amber };
+            r.marking.tlp = if i % 2 == 0 { Tlp::Clear } else { Tlp::Amber };
             r
         })
         .collect();

@@ -1,27 +1,33 @@
-//! `/api/v1/incidents`: search, one incident, counts, export.
+//! `/api/v1/incidents`: search, one incident, counts, export; creating an
+//! incident and changing its marking.
 
-use super::{Query, split_query, viewer};
+use super::{Json, Query, audit_path, split_query};
 use crate::AppState;
+use crate::auth::{Caller, User};
 use crate::error::{ApiError, Code};
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sahelwatch_app::{
-    AggregateView, EXPORT_CHUNK, ExportFormat, IncidentPage, IncidentView, RawIncidentQuery,
-    geojson_feature,
+    AggregateView, EXPORT_CHUNK, ExportFormat, IncidentPage, IncidentView, MarkingInput,
+    RawIncidentQuery, geojson_feature,
 };
+use sahelwatch_core::{IncidentData, Viewer};
 use sahelwatch_query::GroupKey;
+use serde::Deserialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_incidents))
+        .routes(routes!(list_incidents, create_incident))
         .routes(routes!(count_incidents))
         .routes(routes!(export_incidents))
-        .routes(routes!(get_incident))
+        .routes(routes!(get_incident, delete_incident))
+        .routes(routes!(set_marking))
 }
 
 fn wants_geojson(headers: &HeaderMap) -> bool {
@@ -44,12 +50,18 @@ fn parse_rest(rest: &str) -> Result<RawIncidentQuery, ApiError> {
         .map_err(|e| ApiError::new(Code::InvalidQueryParameter, e.to_string()))
 }
 
+fn incident_id(id: &str) -> Result<uuid::Uuid, ApiError> {
+    // A malformed id is "not found" too: no hint about what ids look like.
+    uuid::Uuid::parse_str(id).map_err(|_| ApiError::incident_not_found())
+}
+
 /// Search incidents.
 ///
 /// Filters combine with AND; lists within a parameter combine with OR.
 /// Results are paged with an opaque cursor. With `format=geojson` (or
 /// `Accept: application/geo+json`) the page is a GeoJSON FeatureCollection
-/// with `next_cursor` as a foreign member.
+/// with `next_cursor` as a foreign member. Only incidents the caller may see
+/// are listed, counted or paged over.
 #[utoipa::path(
     get,
     path = "/api/v1/incidents",
@@ -58,15 +70,22 @@ fn parse_rest(rest: &str) -> Result<RawIncidentQuery, ApiError> {
     responses(
         (status = 200, description = "A page of incidents", body = IncidentPage),
         (status = 400, description = "A parameter is invalid", body = ApiError),
-    )
+        (status = 401, description = "Authentication required", body = ApiError),
+    ),
+    security(("bearer" = []), ("session" = []))
 )]
 async fn list_incidents(
     State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
     headers: HeaderMap,
     Query(raw): Query<RawIncidentQuery>,
 ) -> Result<Response, ApiError> {
     let q = resolve(&state, &raw).await?;
-    let page = state.app.search(&viewer(), &q).await?;
+    let page = state
+        .app
+        .search(&caller.viewer, &q, &audit_path(&uri))
+        .await?;
     if q.geojson || (raw.format.is_none() && wants_geojson(&headers)) {
         let features: Vec<geojson::Feature> = page.items.iter().map(geojson_feature).collect();
         let mut fc = serde_json::json!({ "type": "FeatureCollection", "features": features });
@@ -76,20 +95,21 @@ async fn list_incidents(
         if let Some(t) = page.total {
             fc["total"] = t.into();
         }
-        let mut resp = Json(fc).into_response();
+        let mut resp = axum::Json(fc).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/geo+json"),
         );
         return Ok(resp);
     }
-    Ok(Json(page).into_response())
+    Ok(axum::Json(page).into_response())
 }
 
 /// Count incidents and sum their fatalities, optionally grouped.
 ///
 /// Takes every filter of the search, plus `by`: up to four of `country`,
 /// `admin1`, `event_type`, `sub_event_type`, `year`, `month`, `dataset`.
+/// Counts cover only what the caller may see.
 #[utoipa::path(
     get,
     path = "/api/v1/incidents/counts",
@@ -101,12 +121,16 @@ async fn list_incidents(
     responses(
         (status = 200, description = "Counts", body = AggregateView),
         (status = 400, description = "A parameter is invalid", body = ApiError),
-    )
+        (status = 401, description = "Authentication required", body = ApiError),
+    ),
+    security(("bearer" = []), ("session" = []))
 )]
 async fn count_incidents(
     State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
     RawQuery(raw): RawQuery,
-) -> Result<Json<AggregateView>, ApiError> {
+) -> Result<axum::Json<AggregateView>, ApiError> {
     let (picked, rest) = split_query(raw.as_deref(), &["by"])?;
     let mut by = Vec::new();
     let mut errs = Vec::new();
@@ -120,13 +144,14 @@ async fn count_incidents(
         }
     }
     if by.len() > 4 {
+        let all = picked
+            .iter()
+            .map(|p| p.1.clone())
+            .collect::<Vec<_>>()
+            .join(",");
         errs.push(sahelwatch_app::ParamError::new(
             "by",
-            &picked
-                .iter()
-                .map(|p| p.1.clone())
-                .collect::<Vec<_>>()
-                .join(","),
+            &all,
             "at most 4 keys",
         ));
     }
@@ -139,27 +164,35 @@ async fn count_incidents(
             return Err(ApiError::invalid_params(e.details));
         }
     };
-    Ok(Json(state.app.aggregate(&viewer(), &q, &by).await?))
+    Ok(axum::Json(
+        state
+            .app
+            .aggregate(&caller.viewer, &q, &by, &audit_path(&uri))
+            .await?,
+    ))
 }
 
 /// Export every matching incident as ACLED-layout CSV or GeoJSON, streamed.
 ///
 /// Takes every filter of the search; `format` is `csv` (default) or `geojson`.
-/// Paging parameters are ignored: the export holds all matches, oldest first.
+/// Paging parameters are ignored: the export holds all matches the caller may
+/// see, oldest first, with locations coarsened as in every other output.
 #[utoipa::path(
     get,
     path = "/api/v1/incidents/export",
     tag = "incidents",
-    params(
-        RawIncidentQuery,
-    ),
+    params(RawIncidentQuery),
     responses(
         (status = 200, description = "The export file", content_type = "text/csv"),
         (status = 400, description = "A parameter is invalid", body = ApiError),
-    )
+        (status = 401, description = "Authentication required", body = ApiError),
+    ),
+    security(("bearer" = []), ("session" = []))
 )]
 async fn export_incidents(
     State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let (picked, rest) = split_query(raw.as_deref(), &["format"])?;
@@ -169,7 +202,8 @@ async fn export_incidents(
     };
     let raw = parse_rest(&rest)?;
     let q = resolve(&state, &raw).await?;
-    let viewer = viewer();
+    let viewer = caller.viewer;
+    let path = audit_path(&uri);
     let ids = state.app.matching_ids(&viewer, &q).await?;
     let app = state.app.clone();
     // Chunks are produced lazily as the client reads: at most one in memory.
@@ -182,9 +216,9 @@ async fn export_incidents(
     let stream = futures_util::stream::unfold(Step::Prelude, move |step| {
         let app = app.clone();
         let viewer = viewer.clone();
-        let chunk = |k: usize| ids.chunks(EXPORT_CHUNK).nth(k).map(<[i64]>::to_vec);
+        let path = path.clone();
         let next_ids = match &step {
-            Step::Chunk(k, _) => chunk(*k),
+            Step::Chunk(k, _) => ids.chunks(EXPORT_CHUNK).nth(*k).map(<[i64]>::to_vec),
             _ => None,
         };
         async move {
@@ -192,7 +226,10 @@ async fn export_incidents(
                 Step::Prelude => Some((Ok(format.prelude()), Step::Chunk(0, 0))),
                 Step::Chunk(k, written) => match next_ids {
                     None => Some((Ok(format.epilogue()), Step::Epilogue)),
-                    Some(ids) => match app.export_chunk(&viewer, &ids, format, written).await {
+                    Some(ids) => match app
+                        .export_chunk(&viewer, &ids, format, written, &path)
+                        .await
+                    {
                         Ok((bytes, n)) => Some((Ok(bytes), Step::Chunk(k + 1, written + n))),
                         Err(e) => {
                             // The status line is gone; cutting the body short is the only
@@ -220,7 +257,8 @@ async fn export_incidents(
         .into_response())
 }
 
-/// One incident, with the source's original fields.
+/// One incident, with the source's original fields (unless its location is
+/// coarsened for the caller).
 #[utoipa::path(
     get,
     path = "/api/v1/incidents/{id}",
@@ -229,26 +267,114 @@ async fn export_incidents(
     responses(
         (status = 200, description = "The incident", body = IncidentView),
         (status = 404, description = "No such incident (or not visible to the caller)", body = ApiError),
-    )
+    ),
+    security(("bearer" = []), ("session" = []))
 )]
 async fn get_incident(
     State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
     Path(id): Path<String>,
-) -> Result<Json<IncidentView>, ApiError> {
-    // A malformed id is "not found" too: no hint about what ids look like.
-    let Ok(uid) = uuid::Uuid::parse_str(&id) else {
-        return Err(ApiError::incident_not_found());
-    };
-    let inc = state
-        .app
-        .incident(&viewer(), uid)
-        .await?
-        .ok_or_else(ApiError::incident_not_found)?;
+) -> Result<axum::Json<IncidentView>, ApiError> {
+    let uid = incident_id(&id)?;
     let view = state
         .app
-        .views(vec![inc], true)
+        .incident_view(&caller.viewer, uid, &audit_path(&uri))
+        .await?
+        .ok_or_else(ApiError::incident_not_found)?;
+    Ok(axum::Json(view))
+}
+
+/// A new incident and its marking.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIncident {
+    pub incident: IncidentData,
+    pub marking: MarkingInput,
+}
+
+/// Record an incident, owned by the caller's organisation (analysts, admins).
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents",
+    tag = "incidents",
+    request_body = NewIncident,
+    responses(
+        (status = 201, description = "Created", body = IncidentView),
+        (status = 400, description = "The incident or marking is invalid", body = ApiError),
+        (status = 403, description = "The role may not create incidents", body = ApiError),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+async fn create_incident(
+    State(state): State<AppState>,
+    User(p, _): User,
+    Json(body): Json<NewIncident>,
+) -> Result<(StatusCode, axum::Json<IncidentView>), ApiError> {
+    let inc = state
+        .app
+        .create_incident(&p, body.incident, &body.marking)
+        .await?;
+    let viewer = Viewer::User(Arc::clone(&p));
+    let view = state
+        .app
+        .views(&viewer, vec![inc], true)
         .await?
         .pop()
         .ok_or_else(ApiError::incident_not_found)?;
-    Ok(Json(view))
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// Replace the marking of one of the organisation's incidents (analysts, admins).
+#[utoipa::path(
+    put,
+    path = "/api/v1/incidents/{id}/marking",
+    tag = "incidents",
+    params(("id" = String, Path, description = "Incident id (UUID)")),
+    request_body = MarkingInput,
+    responses(
+        (status = 200, description = "The new marking applied", body = IncidentView),
+        (status = 403, description = "Not the owner organisation, or the role may not", body = ApiError),
+        (status = 404, description = "No such incident (or not visible to the caller)", body = ApiError),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+async fn set_marking(
+    State(state): State<AppState>,
+    User(p, _): User,
+    Path(id): Path<String>,
+    Json(marking): Json<MarkingInput>,
+) -> Result<axum::Json<IncidentView>, ApiError> {
+    let uid = incident_id(&id)?;
+    let inc = state.app.update_marking(&p, uid, &marking).await?;
+    let view = state
+        .app
+        .views(&Viewer::Local, vec![inc], true)
+        .await?
+        .pop()
+        .ok_or_else(ApiError::incident_not_found)?;
+    Ok(axum::Json(view))
+}
+
+/// Delete one of the organisation's incidents (analysts, admins).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/incidents/{id}",
+    tag = "incidents",
+    params(("id" = String, Path, description = "Incident id (UUID)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not the owner organisation, or the role may not", body = ApiError),
+        (status = 404, description = "No such incident (or not visible to the caller)", body = ApiError),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+async fn delete_incident(
+    State(state): State<AppState>,
+    User(p, _): User,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let uid = incident_id(&id)?;
+    state.app.delete_incident(&p, uid).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,23 +1,32 @@
 //! One module per resource. Handlers parse and validate, call the
 //! application layer, and render; they hold no business logic.
 
+pub mod accounts;
+pub mod audit;
 pub mod incidents;
 pub mod places;
+pub mod session;
 pub mod system;
 
 use crate::error::ApiError;
-use axum::extract::FromRequestParts;
-use sahelwatch_core::Viewer;
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::Uri;
 
 /// `axum::extract::Query`, with rejections rendered by the error catalogue.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
 
-/// Who is calling. Until accounts exist, every API caller is anonymous and
-/// sees TLP:CLEAR only.
-pub fn viewer() -> Viewer {
-    Viewer::Anonymous
+/// `axum::Json` as a body extractor, with rejections rendered by the error catalogue.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+/// The request path and query, as recorded in the audit log.
+pub fn audit_path(uri: &Uri) -> String {
+    uri.path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| uri.path().to_string())
 }
 
 /// Split `key=value` pairs of a raw query string into the values of

@@ -51,9 +51,11 @@ pub struct PlaceResults {
     responses(
         (status = 200, description = "Matching places", body = PlaceResults),
         (status = 400, description = "A parameter is invalid", body = ApiError),
-    )
+    ),
+    security(("bearer" = []), ("session" = []))
 )]
 async fn search_places(
+    _caller: crate::auth::Caller,
     State(state): State<AppState>,
     Query(p): Query<PlaceParams>,
 ) -> Result<Json<PlaceResults>, ApiError> {

@@ -7,18 +7,23 @@
 //! documentation for why readers rely on that). Each incident also gets a
 //! PostGIS point (`geom`, GiST-indexed) for GIS tools.
 
-use crate::row::{DbIncident, DbIndexRow, INDEX_COLUMNS, INSERT_COLUMNS, SELECT_COLUMNS};
+use crate::row::{
+    CONTENT_ARITY, DbIncident, DbIndexRow, DbMarking, INDEX_COLUMNS, INSERT_COLUMNS, INSERT_HEAD,
+    SELECT_COLUMNS, coarse_columns,
+};
 use crate::{
-    Backend, ImportJob, ImportMsg, ImportOutcome, ImportRecord, Org, Result, Store, StoreError,
-    StoreStats, refused_json, row,
+    Backend, Counters, ImportJob, ImportMsg, ImportOutcome, ImportRecord, Org, Result, Store,
+    StoreError, StoreStats, UserChange, refused_json, row,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::{StreamExt, pin_mut};
 use rustc_hash::FxHashMap;
+use sahelwatch_core::accounts::{ApiToken, NewUser, Session, SharingGroup, User};
+use sahelwatch_core::audit::{AuditEntry, AuditRecord};
 use sahelwatch_core::text::fold;
-use sahelwatch_core::{Incident, IncidentData, OrgId, Place};
+use sahelwatch_core::{GroupId, Incident, IncidentData, Marking, OrgId, Place, UserId};
 use sahelwatch_ingest::RowIssue;
 use sahelwatch_query::IndexRow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,6 +31,8 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
+
+mod accounts;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -127,7 +134,7 @@ impl PgStore {
         Ok(())
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object> {
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_err)
     }
 }
@@ -182,14 +189,30 @@ fn to_i32(v: u32, what: &str) -> Result<i32> {
         .map_err(|_| StoreError::Internal(format!("{what} {v} does not fit a 32-bit integer")))
 }
 
+/// The marking columns: owner and TLP at `owner`/`tlp`, then sharing group,
+/// author, recipients, coarsen, coarse latitude and longitude from `rest`.
+fn read_marking(id: i64, r: &Row, owner: usize, tlp: usize, rest: usize) -> Result<DbMarking> {
+    let recipients: Option<Json<Vec<i64>>> = r
+        .try_get(rest + 2)
+        .map_err(|e| StoreError::Corrupt(format!("incident row {id}: recipients: {e}")))?;
+    Ok(DbMarking {
+        owner_org: r.get(owner),
+        tlp: r.get(tlp),
+        sharing_group: r.get(rest),
+        author_user: r.get(rest + 1),
+        recipients: recipients.map(|j| j.0).unwrap_or_default(),
+        coarsen: r.get(rest + 3),
+        coarse_latitude: r.get(rest + 4),
+        coarse_longitude: r.get(rest + 5),
+    })
+}
+
 fn read_incident(r: &Row) -> Result<Incident> {
     let id: i64 = r.get(0);
     let original: Option<Json<BTreeMap<String, String>>> = r.get(35);
     DbIncident {
         id,
         uid: r.get(1),
-        owner_org: r.get(2),
-        tlp: r.get(3),
         dataset: r.get(4),
         external_id: r.get(5),
         event_date: r.get(6),
@@ -224,6 +247,7 @@ fn read_incident(r: &Row) -> Result<Incident> {
         original: original.map(|j| j.0).unwrap_or_default(),
         created_at: r.get(36),
         updated_at: r.get(37),
+        marking: read_marking(id, r, 2, 3, 38)?,
     }
     .into_incident()
 }
@@ -233,8 +257,7 @@ fn read_index_row(r: &Row) -> Result<IndexRow> {
     DbIndexRow {
         id,
         deleted: r.get(1),
-        owner_org: r.get(2),
-        tlp: r.get(3),
+        marking: read_marking(id, r, 2, 3, 16)?,
         dataset: r.get(4),
         event_date: r.get(5),
         sub_event_type: r.get(6),
@@ -252,11 +275,17 @@ fn read_index_row(r: &Row) -> Result<IndexRow> {
 }
 
 /// Column types of [`INSERT_COLUMNS`], for binary COPY.
-const INSERT_TYPES: [Type; 40] = [
+pub(crate) const INSERT_TYPES: [Type; 46] = [
     Type::UUID,
     Type::INT8,
     Type::INT8,
     Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::JSONB,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::FLOAT8,
     Type::TEXT,
     Type::TEXT,
     Type::DATE,
@@ -296,7 +325,7 @@ const INSERT_TYPES: [Type; 40] = [
 ];
 
 /// The content values of an incident, owned, in [`INSERT_COLUMNS`] order from `event_date`.
-struct Content<'a> {
+pub(crate) struct Content<'a> {
     event_date: NaiveDate,
     event_date_end: Option<NaiveDate>,
     time_precision: i16,
@@ -320,7 +349,7 @@ struct Content<'a> {
 }
 
 impl<'a> Content<'a> {
-    fn new(d: &'a IncidentData, hash: i64) -> Result<Self> {
+    pub(crate) fn new(d: &'a IncidentData, hash: i64) -> Result<Self> {
         Ok(Content {
             event_date: d.event_date,
             event_date_end: d.event_date_end,
@@ -353,7 +382,7 @@ impl<'a> Content<'a> {
         })
     }
 
-    fn values(&self) -> [&(dyn ToSql + Sync); 32] {
+    pub(crate) fn values(&self) -> [&(dyn ToSql + Sync); 32] {
         let d = self.d;
         let l = &d.location;
         [
@@ -410,8 +439,8 @@ async fn record_import(
                 &job.kind,
                 &job.source,
                 &job.detected,
-                &(!gazetteer).then_some(job.owner.0),
-                &(!gazetteer).then_some(job.tlp.label()),
+                &(!gazetteer).then_some(job.marking.owner.0),
+                &(!gazetteer).then_some(job.marking.tlp.label()),
                 &job.strict,
                 &job.started_at,
                 &(rows_read as i64),
@@ -493,7 +522,13 @@ impl Store for PgStore {
             )
             .await?
             .get(0);
-        let owner = job.owner.0;
+        let m = &job.marking;
+        let owner = m.owner.0;
+        let group = m.sharing_group.map(|g| g.0);
+        let author = m.author.map(|a| a.0);
+        let recipients = (!m.recipients.is_empty())
+            .then(|| Json(m.recipients.iter().map(|u| u.0).collect::<Vec<i64>>()));
+        let coarsen = m.coarsen.label();
         // Row id -1 marks a row inserted by this import (COPY does not return ids).
         let mut existing: FxHashMap<String, (i64, i64)> = FxHashMap::default();
         for r in tx
@@ -508,8 +543,8 @@ impl Store for PgStore {
         let content_cols: Vec<&str> = INSERT_COLUMNS
             .split(',')
             .map(str::trim)
-            .skip(6)
-            .take(32)
+            .skip(INSERT_HEAD)
+            .take(CONTENT_ARITY)
             .collect();
         let sets = content_cols
             .iter()
@@ -519,19 +554,23 @@ impl Store for PgStore {
             .join(", ");
         let upd = tx
             .prepare(&format!(
-                "UPDATE incidents SET {sets}, seq = $33, tlp = $34, updated_at = $35, deleted = false WHERE id = $36"
+                "UPDATE incidents SET {sets}, seq = $33, tlp = $34, sharing_group = $35, author_user = $36, \
+                 recipients = $37, coarsen = $38, coarse_latitude = $39, coarse_longitude = $40, updated_at = $41, \
+                 deleted = false WHERE id = $42"
             ))
             .await?;
         let copy_sql = format!("COPY incidents ({INSERT_COLUMNS}) FROM STDIN (FORMAT binary)");
-        let tlp = job.tlp.label();
+        let tlp = m.tlp.label();
         let now = job.started_at;
         let mut out = ImportOutcome::default();
         let finish = loop {
             match rx.recv().await {
                 Some(ImportMsg::Rows(rows)) => {
-                    let mut fresh: Vec<(IncidentData, i64)> = Vec::new();
+                    let mut fresh: Vec<(IncidentData, i64, (Option<f64>, Option<f64>))> =
+                        Vec::new();
                     for row in rows {
                         let hash = row.hash_for(&job)?;
+                        let coarse = coarse_columns(m, row.coarse());
                         let d = row.into_data();
                         let key = d.external_id.clone().unwrap_or_default();
                         match existing.get(&key).copied() {
@@ -545,14 +584,25 @@ impl Store for PgStore {
                                 let content = Content::new(&d, hash)?;
                                 let mut values: Vec<&(dyn ToSql + Sync)> =
                                     content.values().to_vec();
-                                values.extend_from_slice(&[&seq, &tlp, &now, &id]);
+                                values.extend_from_slice(&[
+                                    &seq,
+                                    &tlp,
+                                    &group,
+                                    &author,
+                                    &recipients,
+                                    &coarsen,
+                                    &coarse.0,
+                                    &coarse.1,
+                                    &now,
+                                    &id,
+                                ]);
                                 tx.execute(&upd, &values).await?;
                                 existing.insert(key, (id, hash));
                                 out.updated += 1;
                             }
                             None => {
                                 existing.insert(key, (-1, hash));
-                                fresh.push((d, hash));
+                                fresh.push((d, hash, coarse));
                             }
                         }
                     }
@@ -560,11 +610,23 @@ impl Store for PgStore {
                         let sink = tx.copy_in(&copy_sql).await?;
                         let writer = BinaryCopyInWriter::new(sink, &INSERT_TYPES);
                         pin_mut!(writer);
-                        for (d, hash) in &fresh {
+                        for (d, hash, coarse) in &fresh {
                             let content = Content::new(d, *hash)?;
                             let uid = Uuid::now_v7();
-                            let mut values: Vec<&(dyn ToSql + Sync)> =
-                                vec![&uid, &seq, &owner, &tlp, &d.dataset, &d.external_id];
+                            let mut values: Vec<&(dyn ToSql + Sync)> = vec![
+                                &uid,
+                                &seq,
+                                &owner,
+                                &tlp,
+                                &group,
+                                &author,
+                                &recipients,
+                                &coarsen,
+                                &coarse.0,
+                                &coarse.1,
+                                &d.dataset,
+                                &d.external_id,
+                            ];
                             values.extend_from_slice(&content.values());
                             values.push(&now);
                             values.push(&now);
@@ -915,5 +977,130 @@ impl Store for PgStore {
             organisations: r.get::<_, i64>(2) as u64,
             imports: r.get::<_, i64>(3) as u64,
         })
+    }
+
+    async fn counters(&self) -> Result<Counters> {
+        self.counters_().await
+    }
+
+    async fn create_incident(
+        &self,
+        data: &IncidentData,
+        marking: &Marking,
+        coarse: (f64, f64),
+    ) -> Result<(i64, Uuid)> {
+        self.create_incident_(data, marking, coarse).await
+    }
+
+    async fn update_marking(&self, id: i64, marking: &Marking, coarse: (f64, f64)) -> Result<()> {
+        self.update_marking_(id, marking, coarse).await
+    }
+
+    async fn delete_incident(&self, id: i64) -> Result<()> {
+        self.delete_incident_(id).await
+    }
+
+    async fn create_org(&self, name: &str) -> Result<Org> {
+        self.create_org_(name).await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.create_user_(user).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
+        self.user_where("username = $1", &username).await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        Ok(self.user_where("id = $1", &id.0).await?.map(|u| u.0))
+    }
+
+    async fn user_by_uid(&self, uid: Uuid) -> Result<Option<User>> {
+        Ok(self.user_where("uid = $1", &uid).await?.map(|u| u.0))
+    }
+
+    async fn users(&self, org: Option<OrgId>) -> Result<Vec<User>> {
+        self.users_(org).await
+    }
+
+    async fn update_user(&self, id: UserId, change: UserChange) -> Result<()> {
+        self.update_user_(id, change).await
+    }
+
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        self.set_password_(id, password_hash).await
+    }
+
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<ApiToken> {
+        self.create_token_(user, name, token_hash, prefix, expires_at)
+            .await
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        self.token_where("token_hash = $1", &token_hash).await
+    }
+
+    async fn token_by_uid(&self, uid: Uuid) -> Result<Option<ApiToken>> {
+        self.token_where("uid = $1", &uid).await
+    }
+
+    async fn tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
+        self.tokens_(user).await
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<()> {
+        self.revoke_token_(id).await
+    }
+
+    async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Session> {
+        self.create_session_(user, token_hash, csrf_token, expires_at)
+            .await
+    }
+
+    async fn session_by_hash(&self, token_hash: &str) -> Result<Option<Session>> {
+        self.session_by_hash_(token_hash).await
+    }
+
+    async fn revoke_session(&self, id: i64) -> Result<()> {
+        self.revoke_session_(id).await
+    }
+
+    async fn create_group(&self, name: &str, owner: OrgId) -> Result<SharingGroup> {
+        self.create_group_(name, owner).await
+    }
+
+    async fn set_group_member(&self, group: GroupId, org: OrgId, member: bool) -> Result<()> {
+        self.set_group_member_(group, org, member).await
+    }
+
+    async fn groups(&self) -> Result<Vec<SharingGroup>> {
+        self.groups_().await
+    }
+
+    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<()> {
+        self.append_audit_(entries).await
+    }
+
+    async fn audit(
+        &self,
+        org: Option<OrgId>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>> {
+        self.audit_(org, after, limit).await
     }
 }

@@ -5,25 +5,31 @@
 //! on tokio's blocking thread pool.
 
 use crate::row::{
-    self, DbIncident, DbIndexRow, INDEX_COLUMNS, INSERT_ARITY, INSERT_COLUMNS, SELECT_COLUMNS,
-    date_parse, list_from_json, list_json, map_from_json, map_json, ts_parse, ts_text,
+    self, CONTENT_ARITY, DbIncident, DbIndexRow, DbMarking, INDEX_COLUMNS, INSERT_ARITY,
+    INSERT_COLUMNS, INSERT_HEAD, SELECT_COLUMNS, coarse_columns, date_parse, ids_from_json,
+    ids_json, list_from_json, list_json, map_from_json, map_json, ts_parse, ts_text,
 };
 use crate::{
-    Backend, ImportJob, ImportMsg, ImportOutcome, ImportRecord, Org, Result, Store, StoreError,
-    StoreStats, refused_json,
+    Backend, Counters, ImportJob, ImportMsg, ImportOutcome, ImportRecord, Org, Result, Store,
+    StoreError, StoreStats, UserChange, refused_json,
 };
 use async_trait::async_trait;
+use chrono::DateTime;
 use chrono::Utc;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use rustc_hash::FxHashMap;
+use sahelwatch_core::accounts::{ApiToken, NewUser, Session, SharingGroup, User};
+use sahelwatch_core::audit::{AuditEntry, AuditRecord};
 use sahelwatch_core::text::fold;
-use sahelwatch_core::{Incident, IncidentData, OrgId, Place};
+use sahelwatch_core::{GroupId, Incident, IncidentData, Marking, OrgId, Place, UserId};
 use sahelwatch_ingest::RowIssue;
 use sahelwatch_query::IndexRow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
+
+mod accounts;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -151,7 +157,7 @@ fn migrate(c: &mut Connection) -> Result<()> {
 }
 
 /// Increment a change counter inside a write transaction and return the new value.
-fn bump(tx: &Transaction<'_>, name: &str) -> Result<i64> {
+pub(crate) fn bump(tx: &Transaction<'_>, name: &str) -> Result<i64> {
     Ok(tx.query_row(
         "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
         [name],
@@ -168,8 +174,6 @@ fn read_incident(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Incident>> {
         let db = DbIncident {
             id,
             uid,
-            owner_org: r.get(2)?,
-            tlp: r.get(3)?,
             dataset: r.get(4)?,
             external_id: r.get(5)?,
             event_date: date_parse(&r.get::<_, String>(6)?)?,
@@ -207,6 +211,16 @@ fn read_incident(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Incident>> {
             original: map_from_json(id, r.get(35)?)?,
             created_at: ts_parse(&r.get::<_, String>(36)?)?,
             updated_at: ts_parse(&r.get::<_, String>(37)?)?,
+            marking: DbMarking {
+                owner_org: r.get(2)?,
+                tlp: r.get(3)?,
+                sharing_group: r.get(38)?,
+                author_user: r.get(39)?,
+                recipients: ids_from_json(id, r.get(40)?)?,
+                coarsen: r.get(41)?,
+                coarse_latitude: r.get(42)?,
+                coarse_longitude: r.get(43)?,
+            },
         };
         db.into_incident()
     };
@@ -218,8 +232,16 @@ fn read_index_row(r: &rusqlite::Row<'_>) -> Result<IndexRow> {
     DbIndexRow {
         id,
         deleted: r.get(1)?,
-        owner_org: r.get(2)?,
-        tlp: r.get(3)?,
+        marking: DbMarking {
+            owner_org: r.get(2)?,
+            tlp: r.get(3)?,
+            sharing_group: r.get(16)?,
+            author_user: r.get(17)?,
+            recipients: ids_from_json(id, r.get(18)?)?,
+            coarsen: r.get(19)?,
+            coarse_latitude: r.get(20)?,
+            coarse_longitude: r.get(21)?,
+        },
         dataset: r.get(4)?,
         event_date: date_parse(&r.get::<_, String>(5)?)?,
         sub_event_type: r.get(6)?,
@@ -238,7 +260,7 @@ fn read_index_row(r: &rusqlite::Row<'_>) -> Result<IndexRow> {
 
 /// Bind the content columns of an incident (positions `offset+1..`) in [`INSERT_COLUMNS`] order,
 /// starting at `event_date`. Returns the next free position.
-fn bind_content(
+pub(crate) fn bind_content(
     st: &mut rusqlite::Statement<'_>,
     at: usize,
     d: &IncidentData,
@@ -310,17 +332,17 @@ fn import_incidents_tx(
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let owner_exists: bool = tx.query_row(
         "SELECT count(*) FROM organisations WHERE id = ?1",
-        [job.owner.0],
+        [job.marking.owner.0],
         |r| r.get::<_, i64>(0),
     )? > 0;
     if !owner_exists {
         return Err(StoreError::Internal(format!(
             "organisation {} does not exist",
-            job.owner.0
+            job.marking.owner.0
         )));
     }
     let seq = bump(&tx, "incidents")?;
-    let owner = job.owner.0;
+    let owner = job.marking.owner.0;
     let mut existing: FxHashMap<String, (i64, i64)> = FxHashMap::default();
     {
         let mut st = tx.prepare(
@@ -332,7 +354,12 @@ fn import_incidents_tx(
         }
     }
     let now = ts_text(job.started_at);
-    let tlp = job.tlp.label();
+    let m = &job.marking;
+    let tlp = m.tlp.label();
+    let group = m.sharing_group.map(|g| g.0);
+    let author = m.author.map(|a| a.0);
+    let recipients = ids_json(&m.recipients);
+    let coarsen = m.coarsen.label();
     let mut out = ImportOutcome::default();
     let finish = {
         let placeholders = (1..=INSERT_ARITY)
@@ -346,8 +373,8 @@ fn import_incidents_tx(
         let content_cols: Vec<&str> = INSERT_COLUMNS
             .split(',')
             .map(str::trim)
-            .skip(6)
-            .take(32)
+            .skip(INSERT_HEAD)
+            .take(CONTENT_ARITY)
             .collect();
         let sets = content_cols
             .iter()
@@ -356,7 +383,9 @@ fn import_incidents_tx(
             .collect::<Vec<_>>()
             .join(", ");
         let mut upd = tx.prepare(&format!(
-            "UPDATE incidents SET {sets}, seq = ?33, tlp = ?34, updated_at = ?35, deleted = 0 WHERE id = ?36"
+            "UPDATE incidents SET {sets}, seq = ?33, tlp = ?34, sharing_group = ?35, author_user = ?36, \
+             recipients = ?37, coarsen = ?38, coarse_latitude = ?39, coarse_longitude = ?40, updated_at = ?41, \
+             deleted = 0 WHERE id = ?42"
         ))?;
         let mut waiting = std::time::Duration::ZERO;
         let started = std::time::Instant::now();
@@ -375,22 +404,36 @@ fn import_incidents_tx(
                             Some(&(id, _)) => {
                                 let next = bind_content(&mut upd, 1, d, hash)?;
                                 debug_assert_eq!(next, 33);
+                                let (clat, clon) = coarse_columns(m, row.coarse());
                                 upd.raw_bind_parameter(33, seq)?;
                                 upd.raw_bind_parameter(34, tlp)?;
-                                upd.raw_bind_parameter(35, &now)?;
-                                upd.raw_bind_parameter(36, id)?;
+                                upd.raw_bind_parameter(35, group)?;
+                                upd.raw_bind_parameter(36, author)?;
+                                upd.raw_bind_parameter(37, &recipients)?;
+                                upd.raw_bind_parameter(38, coarsen)?;
+                                upd.raw_bind_parameter(39, clat)?;
+                                upd.raw_bind_parameter(40, clon)?;
+                                upd.raw_bind_parameter(41, &now)?;
+                                upd.raw_bind_parameter(42, id)?;
                                 upd.raw_execute()?;
                                 out.updated += 1;
                             }
                             None => {
                                 let uid = Uuid::now_v7();
+                                let (clat, clon) = coarse_columns(m, row.coarse());
                                 ins.raw_bind_parameter(1, &uid.as_bytes()[..])?;
                                 ins.raw_bind_parameter(2, seq)?;
                                 ins.raw_bind_parameter(3, owner)?;
                                 ins.raw_bind_parameter(4, tlp)?;
-                                ins.raw_bind_parameter(5, &d.dataset)?;
-                                ins.raw_bind_parameter(6, &d.external_id)?;
-                                let next = bind_content(&mut ins, 7, d, hash)?;
+                                ins.raw_bind_parameter(5, group)?;
+                                ins.raw_bind_parameter(6, author)?;
+                                ins.raw_bind_parameter(7, &recipients)?;
+                                ins.raw_bind_parameter(8, coarsen)?;
+                                ins.raw_bind_parameter(9, clat)?;
+                                ins.raw_bind_parameter(10, clon)?;
+                                ins.raw_bind_parameter(11, &d.dataset)?;
+                                ins.raw_bind_parameter(12, &d.external_id)?;
+                                let next = bind_content(&mut ins, INSERT_HEAD + 1, d, hash)?;
                                 ins.raw_bind_parameter(next, &now)?;
                                 ins.raw_bind_parameter(next + 1, &now)?;
                                 // A second row with the same key in one import (which the
@@ -452,8 +495,8 @@ fn record_import(
             job.kind,
             job.source,
             job.detected,
-            (!gazetteer).then_some(job.owner.0),
-            (!gazetteer).then_some(job.tlp.label()),
+            (!gazetteer).then_some(job.marking.owner.0),
+            (!gazetteer).then_some(job.marking.tlp.label()),
             job.strict,
             ts_text(job.started_at),
             ts_text(Utc::now()),
@@ -826,5 +869,158 @@ impl Store for SqliteStore {
             })
         })
         .await
+    }
+
+    async fn counters(&self) -> Result<Counters> {
+        self.blocking(accounts::counters).await
+    }
+
+    async fn create_incident(
+        &self,
+        data: &IncidentData,
+        marking: &Marking,
+        coarse: (f64, f64),
+    ) -> Result<(i64, Uuid)> {
+        let (data, marking) = (data.clone(), marking.clone());
+        self.blocking(move |c| accounts::create_incident(c, &data, &marking, coarse))
+            .await
+    }
+
+    async fn update_marking(&self, id: i64, marking: &Marking, coarse: (f64, f64)) -> Result<()> {
+        let marking = marking.clone();
+        self.blocking(move |c| accounts::update_marking(c, id, &marking, coarse))
+            .await
+    }
+
+    async fn delete_incident(&self, id: i64) -> Result<()> {
+        self.blocking(move |c| accounts::delete_incident(c, id))
+            .await
+    }
+
+    async fn create_org(&self, name: &str) -> Result<Org> {
+        let name = name.to_string();
+        self.blocking(move |c| accounts::create_org(c, &name)).await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.blocking(move |c| accounts::create_user(c, user)).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
+        let username = username.to_string();
+        self.blocking(move |c| accounts::user_where(c, "username = ?1", &username))
+            .await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        self.blocking(move |c| Ok(accounts::user_where(c, "id = ?1", &id.0)?.map(|u| u.0)))
+            .await
+    }
+
+    async fn user_by_uid(&self, uid: Uuid) -> Result<Option<User>> {
+        self.blocking(move |c| {
+            Ok(accounts::user_where(c, "uid = ?1", &uid.as_bytes().to_vec())?.map(|u| u.0))
+        })
+        .await
+    }
+
+    async fn users(&self, org: Option<OrgId>) -> Result<Vec<User>> {
+        self.blocking(move |c| accounts::users(c, org)).await
+    }
+
+    async fn update_user(&self, id: UserId, change: UserChange) -> Result<()> {
+        self.blocking(move |c| accounts::update_user(c, id, change))
+            .await
+    }
+
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        let hash = password_hash.to_string();
+        self.blocking(move |c| accounts::set_password(c, id, &hash))
+            .await
+    }
+
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<ApiToken> {
+        let (name, hash, prefix) = (name.to_string(), token_hash.to_string(), prefix.to_string());
+        self.blocking(move |c| accounts::create_token(c, user, &name, &hash, &prefix, expires_at))
+            .await
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let hash = token_hash.to_string();
+        self.blocking(move |c| accounts::token_where(c, "token_hash = ?1", &hash))
+            .await
+    }
+
+    async fn token_by_uid(&self, uid: Uuid) -> Result<Option<ApiToken>> {
+        self.blocking(move |c| accounts::token_where(c, "uid = ?1", &uid.as_bytes().to_vec()))
+            .await
+    }
+
+    async fn tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
+        self.blocking(move |c| accounts::tokens(c, user)).await
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<()> {
+        self.blocking(move |c| accounts::revoke_token(c, id)).await
+    }
+
+    async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Session> {
+        let (hash, csrf) = (token_hash.to_string(), csrf_token.to_string());
+        self.blocking(move |c| accounts::create_session(c, user, &hash, &csrf, expires_at))
+            .await
+    }
+
+    async fn session_by_hash(&self, token_hash: &str) -> Result<Option<Session>> {
+        let hash = token_hash.to_string();
+        self.blocking(move |c| accounts::session_by_hash(c, &hash))
+            .await
+    }
+
+    async fn revoke_session(&self, id: i64) -> Result<()> {
+        self.blocking(move |c| accounts::revoke_session(c, id))
+            .await
+    }
+
+    async fn create_group(&self, name: &str, owner: OrgId) -> Result<SharingGroup> {
+        let name = name.to_string();
+        self.blocking(move |c| accounts::create_group(c, &name, owner))
+            .await
+    }
+
+    async fn set_group_member(&self, group: GroupId, org: OrgId, member: bool) -> Result<()> {
+        self.blocking(move |c| accounts::set_group_member(c, group, org, member))
+            .await
+    }
+
+    async fn groups(&self) -> Result<Vec<SharingGroup>> {
+        self.blocking(accounts::groups).await
+    }
+
+    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<()> {
+        self.blocking(move |c| accounts::append_audit(c, entries))
+            .await
+    }
+
+    async fn audit(
+        &self,
+        org: Option<OrgId>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>> {
+        self.blocking(move |c| accounts::audit(c, org, after, limit))
+            .await
     }
 }

@@ -1,0 +1,111 @@
+//! Helpers shared by the HTTP test files: requests through the router, and a
+//! small multi-organisation world.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sahelwatch_app::App;
+use sahelwatch_core::accounts::NewUser;
+use sahelwatch_core::{Principal, Role};
+use sahelwatch_server::{AppState, router};
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// A response: status, headers, body.
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Send a request through the router.
+pub async fn send(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Resp {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .expect("request");
+    let resp = router(state.clone()).oneshot(req).await.expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// GET with a bearer token (or anonymously with `None`).
+pub async fn get(state: &AppState, token: Option<&str>, uri: &str) -> Resp {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    send(state, "GET", uri, &headers, None).await
+}
+
+/// A user of the test world, with an API token.
+#[derive(Clone)]
+pub struct TestUser {
+    pub name: String,
+    pub principal: Arc<Principal>,
+    pub token: String,
+    pub uid: uuid::Uuid,
+}
+
+/// Create a user in `org` with a token.
+pub async fn user(app: &App, org: sahelwatch_core::OrgId, name: &str, role: Role) -> TestUser {
+    let u = app
+        .store()
+        .create_user(NewUser {
+            org,
+            username: name.into(),
+            display_name: name.into(),
+            role,
+            superadmin: false,
+            password_hash: Some(
+                sahelwatch_app::auth::hash_password("a long enough password").expect("hash"),
+            ),
+        })
+        .await
+        .expect("user");
+    let token = app.issue_token(&u, "test", None).await.expect("token");
+    let principal = app.principal_of(&u).await.expect("principal");
+    TestUser {
+        name: name.into(),
+        principal,
+        token: token.token,
+        uid: u.uid,
+    }
+}
