@@ -1,6 +1,6 @@
-//! Exports: ACLED-layout CSV and GeoJSON, produced in chunks of incidents so
-//! that a million of them never sit in memory at once. The CLI writes the
-//! chunks to a file; the server streams them.
+//! Exports: ACLED-layout CSV, GeoJSON and STIX 2.1 bundles, produced in
+//! chunks of incidents so that a million of them never sit in memory at once.
+//! The CLI writes the chunks to a file; the server streams them.
 
 use crate::query::IncidentQuery;
 use crate::views::geojson_feature;
@@ -8,6 +8,7 @@ use crate::{App, AppError};
 use sahelwatch_core::coarsen::coarsen_location;
 use sahelwatch_core::{Coarsen, Viewer};
 use sahelwatch_ingest::acled::{AcledWriter, CURRENT_COLUMNS};
+use std::collections::HashSet;
 use std::io::Write;
 
 /// Incidents per export chunk.
@@ -20,6 +21,17 @@ pub enum ExportFormat {
     AcledCsv,
     /// A GeoJSON FeatureCollection of Points.
     GeoJson,
+    /// A STIX 2.1 bundle (see [`crate::stix`]).
+    Stix,
+}
+
+/// What an export has written so far, carried from one chunk to the next.
+#[derive(Debug, Default)]
+pub struct ExportState {
+    /// Incidents written.
+    pub written: u64,
+    /// STIX ids of shared objects (actors, organisations) already written.
+    seen: HashSet<String>,
 }
 
 impl ExportFormat {
@@ -27,10 +39,11 @@ impl ExportFormat {
         match s {
             "csv" | "acled" | "acled-csv" => Ok(ExportFormat::AcledCsv),
             "geojson" => Ok(ExportFormat::GeoJson),
+            "stix" => Ok(ExportFormat::Stix),
             other => Err(AppError::BadRequest(vec![crate::ParamError::new(
                 "format",
                 other,
-                "must be csv (ACLED layout) or geojson",
+                "must be csv (ACLED layout), geojson or stix",
             )])),
         }
     }
@@ -39,6 +52,7 @@ impl ExportFormat {
         match self {
             ExportFormat::AcledCsv => "text/csv; charset=utf-8",
             ExportFormat::GeoJson => "application/geo+json",
+            ExportFormat::Stix => "application/stix+json;version=2.1",
         }
     }
 
@@ -46,6 +60,7 @@ impl ExportFormat {
         match self {
             ExportFormat::AcledCsv => "csv",
             ExportFormat::GeoJson => "geojson",
+            ExportFormat::Stix => "stix.json",
         }
     }
 
@@ -58,6 +73,20 @@ impl ExportFormat {
                 line.into_bytes()
             }
             ExportFormat::GeoJson => b"{\"type\":\"FeatureCollection\",\"features\":[\n".to_vec(),
+            ExportFormat::Stix => {
+                let mut out = format!(
+                    "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[\n",
+                    uuid::Uuid::new_v4()
+                )
+                .into_bytes();
+                for (i, o) in crate::stix::preamble_objects().iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b",\n");
+                    }
+                    out.extend_from_slice(o.to_string().as_bytes());
+                }
+                out
+            }
         }
     }
 
@@ -65,23 +94,22 @@ impl ExportFormat {
     pub fn epilogue(self) -> Vec<u8> {
         match self {
             ExportFormat::AcledCsv => Vec::new(),
-            ExportFormat::GeoJson => b"\n]}\n".to_vec(),
+            ExportFormat::GeoJson | ExportFormat::Stix => b"\n]}\n".to_vec(),
         }
     }
 }
 
 impl App {
     /// The bytes of one chunk of an export: the incidents with these row ids
-    /// that `viewer` may see. `written_before` is how many incidents earlier
-    /// chunks held (GeoJSON needs a separator after the first).
+    /// that `viewer` may see. `state` carries what earlier chunks wrote.
     pub async fn export_chunk(
         &self,
         viewer: &Viewer,
         ids: &[i64],
         format: ExportFormat,
-        written_before: u64,
+        state: &mut ExportState,
         path: &str,
-    ) -> Result<(Vec<u8>, u64), AppError> {
+    ) -> Result<Vec<u8>, AppError> {
         let mut incidents = self.fetch_visible(viewer, ids).await?;
         self.audit_read(
             viewer,
@@ -91,7 +119,6 @@ impl App {
         )
         .await?;
         let mut buf = Vec::new();
-        let mut n = 0u64;
         match format {
             ExportFormat::AcledCsv => {
                 let mut w = AcledWriter::continuing(&mut buf);
@@ -103,22 +130,33 @@ impl App {
                         coarsen_location(&mut inc.data.location, inc.marking.coarsen, inc.coarse);
                     }
                     w.write(inc).map_err(csv_err)?;
-                    n += 1;
+                    state.written += 1;
                 }
                 w.finish()?;
             }
             ExportFormat::GeoJson => {
                 for v in self.views(viewer, incidents, false).await? {
-                    if written_before + n > 0 {
+                    if state.written > 0 {
                         buf.extend_from_slice(b",\n");
                     }
                     serde_json::to_writer(&mut buf, &geojson_feature(&v))
                         .map_err(|e| AppError::Internal(e.to_string()))?;
-                    n += 1;
+                    state.written += 1;
+                }
+            }
+            ExportFormat::Stix => {
+                for inc in &incidents {
+                    let owner = self.owner(inc).await?;
+                    // The preamble is never empty, so every object follows a comma.
+                    for o in crate::stix::incident_objects(inc, &owner, viewer, &mut state.seen) {
+                        buf.extend_from_slice(b",\n");
+                        buf.extend_from_slice(o.to_string().as_bytes());
+                    }
+                    state.written += 1;
                 }
             }
         }
-        Ok((buf, n))
+        Ok(buf)
     }
 
     /// Write every incident matching `q` that `viewer` may see to `out`,
@@ -133,15 +171,16 @@ impl App {
     ) -> Result<u64, AppError> {
         let ids = self.matching_ids(viewer, q).await?;
         out.write_all(&format.prelude())?;
-        let mut n = 0u64;
+        let mut state = ExportState::default();
         for chunk in ids.chunks(EXPORT_CHUNK) {
-            let (bytes, k) = self.export_chunk(viewer, chunk, format, n, path).await?;
+            let bytes = self
+                .export_chunk(viewer, chunk, format, &mut state, path)
+                .await?;
             out.write_all(&bytes)?;
-            n += k;
         }
         out.write_all(&format.epilogue())?;
         out.flush()?;
-        Ok(n)
+        Ok(state.written)
     }
 }
 

@@ -174,7 +174,7 @@ impl App {
                 match item {
                     Ok(p) => {
                         let coarse = coarse_position(marking.coarsen, &p.data.location, &gazetteer);
-                        batch.push(ImportRow::new(p.data, &marking, coarse))
+                        batch.push(ImportRow::new(p.data, marking.clone(), coarse))
                     }
                     Err(issue) => refused.push(issue),
                 }

@@ -20,16 +20,21 @@ mod export;
 mod import;
 mod query;
 mod search;
+pub mod stix;
+mod stream;
+pub mod taxii;
 mod views;
 
 pub use admin::{GroupInfo, MarkingInput, NewUserInput, OrgInfo, UserUpdate};
 pub use audit::AuditVerification;
 pub use auth::{LoginResult, NewToken};
 pub use error::AppError;
-pub use export::{EXPORT_CHUNK, ExportFormat};
+pub use export::{EXPORT_CHUNK, ExportFormat, ExportState};
 pub use import::{ImportOptions, ImportReport, NoProgress, Progress, StarterReport};
 pub use query::{IncidentQuery, ParamError, RawIncidentQuery, ResolvedNear};
 pub use search::AggregateView;
+pub use stix::StixImport;
+pub use stream::{STREAM_BATCH, StreamBatch, StreamPosition};
 pub use views::{GroupView, IncidentPage, IncidentView, OrgRef, PlaceView, geojson_feature};
 
 use sahelwatch_core::{Gazetteer, Incident, OrgId, Viewer};
@@ -57,6 +62,9 @@ pub struct App {
     orgs: RwLock<Arc<HashMap<OrgId, Org>>>,
     principals: std::sync::Mutex<auth::PrincipalCache>,
     login_limiter: auth::RateLimiter,
+    taxii_statuses: std::sync::Mutex<taxii::StatusLog>,
+    /// The sequence number of the latest index, for live-stream subscribers.
+    index_updates: tokio::sync::watch::Sender<i64>,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -81,6 +89,8 @@ impl App {
             orgs: RwLock::new(Arc::new(HashMap::new())),
             principals: std::sync::Mutex::new(auth::PrincipalCache::default()),
             login_limiter: auth::RateLimiter::default(),
+            taxii_statuses: Default::default(),
+            index_updates: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -110,6 +120,7 @@ impl App {
         };
         let next = Arc::new(next);
         write(&self.index, Arc::clone(&next));
+        self.index_updates.send_replace(current);
         tracing::debug!(
             rows = n,
             seq = current,
@@ -141,6 +152,13 @@ impl App {
             }),
         );
         Ok(gazetteer)
+    }
+
+    /// The organisation that owns an incident.
+    pub async fn owner(&self, inc: &Incident) -> Result<Org, AppError> {
+        self.org(inc.marking.owner).await?.ok_or_else(|| {
+            AppError::Internal(format!("incident {} has no owner organisation", inc.id))
+        })
     }
 
     /// The organisation an id refers to (cached; reloaded on a miss).

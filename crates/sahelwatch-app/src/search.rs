@@ -21,7 +21,7 @@ pub struct AggregateView {
 
 impl App {
     /// The query's filter with its free-text condition turned into a set of ids.
-    async fn effective_filter(
+    pub(crate) async fn effective_filter(
         &self,
         snap: &Snapshot,
         viewer: &Viewer,
@@ -45,8 +45,22 @@ impl App {
         viewer: &Viewer,
         ids: &[i64],
     ) -> Result<Vec<Incident>, AppError> {
+        Ok(self
+            .fetch_visible_keyed(viewer, ids)
+            .await?
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect())
+    }
+
+    /// [`Self::fetch_visible`], with the row id of each incident.
+    pub(crate) async fn fetch_visible_keyed(
+        &self,
+        viewer: &Viewer,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Incident)>, AppError> {
         let mut rows = self.store.incidents_by_ids(ids).await?;
-        rows.retain(|i| viewer.can_see(&i.marking));
+        rows.retain(|(_, i)| viewer.can_see(&i.marking));
         Ok(rows)
     }
 

@@ -27,6 +27,7 @@ fn rows(n: usize) -> Vec<IndexRow> {
             admin1: Some(format!("Region {}", rng.random_range(0..40))),
             actors: vec![format!("Actor {}", rng.random_range(0..300))],
             fatalities: rng.random_range(0..10),
+            updated_micros: 0,
         })
         .collect()
 }

@@ -3,6 +3,9 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sahelwatch_app::{App, RawIncidentQuery};
+use sahelwatch_core::Viewer;
+use sahelwatch_query::GroupKey;
 use serde::{Deserialize, Serialize};
 
 /// Towns the synthetic generator places events around (a subset, for query centres).
@@ -95,4 +98,61 @@ pub fn percentiles(mut ms: Vec<f64>) -> (f64, f64) {
     ms.sort_by(|a, b| a.total_cmp(b));
     let at = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
     (at(0.50), at(0.95))
+}
+
+/// The name of a query's kind in reports.
+pub fn kind(q: &BenchQuery) -> &'static str {
+    match q {
+        BenchQuery::BboxDateType { .. } => "a_bbox_date_type",
+        BenchQuery::NearLastYear { .. } => "b_near_50km_12_months",
+        BenchQuery::MonthlyByCountry => "c_monthly_counts_per_country",
+    }
+}
+
+/// Run one query of the mix through the application, as `viewer`; the number of
+/// rows (or groups) it returned.
+pub async fn run_query(app: &App, viewer: &Viewer, q: &BenchQuery) -> anyhow::Result<usize> {
+    let gaz = app.gazetteer().await?;
+    let raw = match q {
+        BenchQuery::BboxDateType {
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+            from,
+            to,
+            event_type,
+        } => RawIncidentQuery {
+            bbox: Some(format!("{min_lon},{min_lat},{max_lon},{max_lat}")),
+            from: Some(from.clone()),
+            to: Some(to.clone()),
+            event_type: Some(event_type.clone()),
+            limit: Some("100".into()),
+            ..Default::default()
+        },
+        BenchQuery::NearLastYear {
+            lat,
+            lon,
+            radius_km,
+            from,
+            to,
+        } => RawIncidentQuery {
+            near: Some(format!("{lat},{lon}")),
+            radius_km: Some(radius_km.to_string()),
+            from: Some(from.clone()),
+            to: Some(to.clone()),
+            limit: Some("100".into()),
+            ..Default::default()
+        },
+        BenchQuery::MonthlyByCountry => RawIncidentQuery::default(),
+    };
+    let iq = raw.resolve(&gaz).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(match q {
+        BenchQuery::MonthlyByCountry => app
+            .aggregate(viewer, &iq, &[GroupKey::Country, GroupKey::Month], "bench")
+            .await?
+            .groups
+            .len(),
+        _ => app.search(viewer, &iq, "bench").await?.items.len(),
+    })
 }

@@ -203,14 +203,9 @@ fn parse_row(row: &Row<'_>, c: &UcdpCols) -> Result<IncidentData, RowIssue> {
         source_timestamp: None,
         original,
     };
-    // UCDP's low and high estimates do not always bracket best (13 rows of the
-    // 1,000-row sample). They are kept as UCDP gives them rather than refused
-    // or altered; `best` is what every count uses.
-    let errors = data
-        .validate()
-        .into_iter()
-        .filter(|e| !matches!(e.field, "fatalities_low" | "fatalities_high"));
-    if let Some(e) = errors.into_iter().next() {
+    // UCDP's low and high estimates do not always bracket best; they are kept
+    // as UCDP gives them rather than refused or altered.
+    if let Some(e) = data.validate_as_sourced().into_iter().next() {
         let column = match e.field {
             "event_date_end" => "date_end",
             f => f,

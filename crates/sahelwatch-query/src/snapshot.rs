@@ -47,6 +47,9 @@ pub struct IndexRow {
     /// Every actor name, main and associated.
     pub actors: Vec<String>,
     pub fatalities: u32,
+    /// When the row was last written (microseconds since the epoch). Successive
+    /// writes get increasing times, in commit order.
+    pub updated_micros: i64,
 }
 
 /// Interned strings. Id 0 of `admin1` and `dataset` means "none".
@@ -208,6 +211,8 @@ struct Segment {
     /// RED recipients (user dictionary ids), as offsets like the actors.
     recip_off: Vec<u32>,
     recip_ids: Vec<u32>,
+    /// Last write, microseconds since the epoch.
+    upd: Vec<i64>,
 }
 
 fn to_e6(v: f64) -> i32 {
@@ -254,6 +259,7 @@ impl Segment {
             actor_ids: Vec::with_capacity(n * 2),
             recip_off: Vec::with_capacity(n + 1),
             recip_ids: Vec::new(),
+            upd: Vec::with_capacity(n),
         };
         s.actor_off.push(0);
         s.recip_off.push(0);
@@ -281,6 +287,7 @@ impl Segment {
         self.clat.push(to_e6(r.coarse_latitude));
         self.clon.push(to_e6(r.coarse_longitude));
         self.dataset.push(d.dataset(r.dataset.as_deref()));
+        self.upd.push(r.updated_micros);
         for a in &r.actors {
             let id = d.actor(a);
             self.actor_ids.push(id);
@@ -309,6 +316,7 @@ impl Segment {
         self.clat.push(o.clat[i]);
         self.clon.push(o.clon[i]);
         self.dataset.push(o.dataset[i]);
+        self.upd.push(o.upd[i]);
         let (a, b) = (o.actor_off[i] as usize, o.actor_off[i + 1] as usize);
         self.actor_ids.extend_from_slice(&o.actor_ids[a..b]);
         self.actor_off.push(self.actor_ids.len() as u32);
@@ -948,6 +956,50 @@ impl Snapshot {
             false,
         );
         out
+    }
+
+    /// The latest (update time, row id) of any live incident: every later
+    /// write sorts after it.
+    pub fn last_change(&self) -> (i64, i64) {
+        let mut best = (i64::MIN, i64::MIN);
+        for s in [&self.main, &self.delta] {
+            for i in 0..s.len() {
+                best = best.max((s.upd[i], s.id[i]));
+            }
+        }
+        best
+    }
+
+    /// The first `limit` matching incidents the viewer may see in order of
+    /// their last write, strictly after `after` = (update time, row id):
+    /// `(update time, row id)` pairs. This is the feed order of TAXII and of
+    /// the live stream.
+    pub fn changed_after(
+        &self,
+        filter: &Filter,
+        viewer: &Viewer,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Vec<(i64, i64)> {
+        let c = Compiled::new(filter, viewer, &self.dicts);
+        let mut hits: Vec<(i64, i64)> = Vec::new();
+        self.scan(
+            &c,
+            |s, i| {
+                let k = (s.upd[i], s.id[i]);
+                if k > after {
+                    hits.push(k);
+                }
+                true
+            },
+            false,
+        );
+        if hits.len() > limit && limit > 0 {
+            hits.select_nth_unstable(limit);
+        }
+        hits.truncate(limit);
+        hits.sort_unstable();
+        hits
     }
 
     /// Count and sum fatalities of matching incidents, grouped by up to four keys.

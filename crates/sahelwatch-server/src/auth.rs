@@ -30,6 +30,49 @@ pub struct Caller {
     pub viewer: Viewer,
     /// Set when the caller signed in with a browser session.
     pub session: Option<Session>,
+    /// What the caller presented, to check again during a long response.
+    pub credential: Credential,
+}
+
+/// A credential as presented.
+#[derive(Clone, Default)]
+pub enum Credential {
+    #[default]
+    None,
+    Token(String),
+    Session(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Credential::None => "None",
+            Credential::Token(_) => "Token(..)",
+            Credential::Session(_) => "Session(..)",
+        })
+    }
+}
+
+impl Caller {
+    /// Is the credential still good (not expired, revoked or disabled), and
+    /// who does it stand for now? Long-lived responses (the live stream)
+    /// call this before sending more.
+    pub async fn recheck(&self, state: &AppState) -> Result<Option<Viewer>, ApiError> {
+        let now = chrono::Utc::now();
+        Ok(match &self.credential {
+            Credential::None => state.public_api.then_some(Viewer::Anonymous),
+            Credential::Token(t) => state
+                .app
+                .authenticate_token(t, now)
+                .await?
+                .map(Viewer::User),
+            Credential::Session(s) => state
+                .app
+                .authenticate_session(s, now)
+                .await?
+                .map(|(p, _)| Viewer::User(p)),
+        })
+    }
 }
 
 /// An authenticated caller (anonymous callers get 401).
@@ -74,6 +117,7 @@ impl FromRequestParts<AppState> for Caller {
                 Some(p) => Ok(Caller {
                     viewer: Viewer::User(p),
                     session: None,
+                    credential: Credential::Token(token),
                 }),
                 None => Err(invalid()),
             };
@@ -97,12 +141,14 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller {
                 viewer: Viewer::User(p),
                 session: Some(session),
+                credential: Credential::Session(secret),
             });
         }
         if state.public_api {
             Ok(Caller {
                 viewer: Viewer::Anonymous,
                 session: None,
+                credential: Credential::None,
             })
         } else {
             Err(ApiError::authentication_required())

@@ -106,6 +106,8 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::session::router())
         .merge(routes::accounts::router())
         .merge(routes::audit::router())
+        .merge(routes::stix::router())
+        .merge(routes::stream::router())
         .merge(routes::system::router())
         .split_for_parts();
     let doc_json = Arc::new(doc.clone());
@@ -118,6 +120,7 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             }),
         )
         .route("/", axum::routing::get(index))
+        .merge(routes::taxii::router())
         .fallback(|| async { ApiError::new(Code::RouteNotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -3,7 +3,8 @@
 //! with random groups, recipients and coarsening. For every user (and
 //! anonymous callers), every path must return exactly the visible set, with
 //! locations as that user may see them: list, get, search by box and by
-//! radius, counts, CSV and GeoJSON exports.
+//! radius, counts, CSV, GeoJSON and STIX exports, the TAXII collection
+//! (objects, manifest, objects by id) and the live stream.
 //!
 //! The expected answers come from the rules as written in the product brief,
 //! implemented here independently of `sahelwatch-core::access`.
@@ -11,7 +12,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{TestUser, get, user};
+use common::{TestUser, get, send, user};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sahelwatch_app::{App, MarkingInput};
@@ -221,6 +222,129 @@ async fn world(db: TestDb, seed: u64, n_items: usize) -> World {
     }
 }
 
+/// The incidents (by uid) of a list of STIX objects, with where their
+/// locations put them; asserts every location belongs to a listed incident.
+fn stix_incidents(objects: &[serde_json::Value]) -> BTreeMap<Uuid, (f64, f64)> {
+    let uid = |id: &str, prefix: &str| -> Uuid {
+        let u: Uuid = id
+            .strip_prefix(prefix)
+            .expect("prefix")
+            .parse()
+            .expect("uuid");
+        sahelwatch_app::stix::uid_of_stix(u)
+    };
+    let mut incidents = BTreeSet::new();
+    let mut locations = BTreeMap::new();
+    for o in objects {
+        let id = o["id"].as_str().expect("id");
+        match o["type"].as_str().expect("type") {
+            "incident" => {
+                incidents.insert(uid(id, "incident--"));
+            }
+            "location" => {
+                let at = (
+                    o["latitude"].as_f64().expect("lat"),
+                    o["longitude"].as_f64().expect("lon"),
+                );
+                locations.insert(uid(id, "location--"), at);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        incidents,
+        locations.keys().copied().collect(),
+        "every incident has its location and no location is alone"
+    );
+    locations
+}
+
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// GET a TAXII resource.
+async fn taxii_get(state: &AppState, token: Option<&str>, uri: &str) -> common::Resp {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers: Vec<(&str, &str)> = vec![("accept", TAXII)];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    send(state, "GET", uri, &headers, None).await
+}
+
+/// Every object of the TAXII collection, following `next`, small pages.
+async fn taxii_all(
+    state: &AppState,
+    token: Option<&str>,
+    what: &str,
+    key: &str,
+) -> Vec<serde_json::Value> {
+    let base = format!(
+        "/taxii2/api/collections/{}/{what}/?limit=7",
+        *sahelwatch_app::taxii::COLLECTION_ID
+    );
+    let mut out = Vec::new();
+    let mut uri = base.clone();
+    loop {
+        let r = taxii_get(state, token, &uri).await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.text());
+        let body = r.json();
+        if let Some(items) = body[key].as_array() {
+            out.extend(items.iter().cloned());
+        }
+        match body["next"].as_str() {
+            Some(n) => {
+                assert_eq!(body["more"], true);
+                uri = format!("{base}&next={n}");
+            }
+            None => return out,
+        }
+    }
+}
+
+/// The incident events of a catch-up stream from the beginning, by uid,
+/// with where each puts its incident.
+async fn streamed(state: &AppState, token: Option<&str>) -> BTreeMap<Uuid, (f64, f64)> {
+    let r = get(
+        state,
+        token,
+        "/api/v1/stream?last_event_id=0.0&follow=false",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    let mut out = BTreeMap::new();
+    let mut ended = false;
+    for block in text.split("\n\n") {
+        let mut event = "";
+        let mut data = String::new();
+        for line in block.lines() {
+            if let Some(e) = line.strip_prefix("event:") {
+                event = e.trim();
+            } else if let Some(d) = line.strip_prefix("data:") {
+                data.push_str(d.trim_start());
+            }
+        }
+        match event {
+            "incident" => {
+                let v: serde_json::Value = serde_json::from_str(&data).expect("event json");
+                let id: Uuid = v["id"].as_str().expect("id").parse().expect("uuid");
+                let at = (
+                    v["location"]["latitude"].as_f64().expect("lat"),
+                    v["location"]["longitude"].as_f64().expect("lon"),
+                );
+                assert!(out.insert(id, at).is_none(), "an incident streamed twice");
+            }
+            "end" => {
+                assert_eq!(data, "caught up");
+                ended = true;
+            }
+            _ => {}
+        }
+    }
+    assert!(ended, "the catch-up stream ends");
+    out
+}
+
 /// Every id a listing returns, following cursors.
 async fn list_all(state: &AppState, token: Option<&str>, query: &str) -> BTreeSet<Uuid> {
     let mut out = BTreeSet::new();
@@ -386,6 +510,66 @@ async fn check_every_path(w: &World, state: &AppState, viewer: Option<&TestUser>
         })
         .collect();
     assert_eq!(ids, want, "GeoJSON export for {who}");
+
+    // STIX bundle export, with locations as this viewer may see them.
+    let r = get(state, token, "/api/v1/incidents/export?format=stix").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let bundle = r.json();
+    assert_eq!(bundle["type"], "bundle");
+    let got = stix_incidents(bundle["objects"].as_array().expect("objects"));
+    let want_at: BTreeMap<Uuid, (f64, f64)> =
+        visible.iter().map(|i| (i.id, seen_at(i, viewer))).collect();
+    assert_eq!(got, want_at, "STIX export for {who}");
+
+    // TAXII: the whole collection page by page, its manifest, and each
+    // object by id (an invisible one answers like one that does not exist).
+    let objects = taxii_all(state, token, "objects", "objects").await;
+    assert_eq!(stix_incidents(&objects), want_at, "TAXII objects for {who}");
+    let manifest = taxii_all(state, token, "manifest", "objects").await;
+    let listed: BTreeSet<Uuid> = manifest
+        .iter()
+        .filter_map(|m| m["id"].as_str()?.strip_prefix("incident--"))
+        .map(|u| sahelwatch_app::stix::uid_of_stix(u.parse().expect("uuid")))
+        .collect();
+    assert_eq!(listed, want, "TAXII manifest for {who}");
+    let coll = *sahelwatch_app::taxii::COLLECTION_ID;
+    let absent = taxii_get(
+        state,
+        token,
+        &format!(
+            "/taxii2/api/collections/{coll}/objects/incident--{}/",
+            Uuid::new_v4()
+        ),
+    )
+    .await;
+    assert_eq!(absent.status, 404);
+    for item in &w.items {
+        let sid = sahelwatch_app::stix::stix_uuid(item.id);
+        for what in ["", "versions/"] {
+            let r = taxii_get(
+                state,
+                token,
+                &format!("/taxii2/api/collections/{coll}/objects/incident--{sid}/{what}"),
+            )
+            .await;
+            if may_see(item, viewer) {
+                assert_eq!(r.status, 200, "{who} should see {sid} by TAXII {what}");
+            } else {
+                assert_eq!(
+                    (r.status, r.body.clone()),
+                    (absent.status, absent.body.clone()),
+                    "{who} must not see {sid} by TAXII {what}"
+                );
+            }
+        }
+    }
+
+    // The live stream, replayed from the beginning.
+    assert_eq!(
+        streamed(state, token).await,
+        want_at,
+        "live stream for {who}"
+    );
 }
 
 async fn every_user_sees_exactly_what_the_rules_allow(db: TestDb, seed: u64) {

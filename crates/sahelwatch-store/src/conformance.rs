@@ -238,7 +238,7 @@ pub async fn import(
         .into_iter()
         .map(|d| {
             let exact = (d.location.latitude, d.location.longitude);
-            ImportRow::new(d, &marking, exact)
+            ImportRow::new(d, marking.clone(), exact)
         })
         .collect();
     let feeder = tokio::spawn(async move {
@@ -301,7 +301,9 @@ pub async fn incidents_round_trip_exactly(db: &TestDb) {
     assert_eq!(idx.len(), 2);
     let ids: Vec<i64> = idx.iter().map(|r| r.id).collect();
     let back = s.incidents_by_ids(&ids).await.expect("by ids");
-    for (stored, row) in back.iter().zip(&idx) {
+    for ((row_id, stored), row) in back.iter().zip(&idx) {
+        assert_eq!(*row_id, row.id);
+        assert_eq!(row.updated_micros, stored.updated_at.timestamp_micros());
         let want = rows
             .iter()
             .find(|r| r.external_id == stored.data.external_id)
@@ -323,7 +325,17 @@ pub async fn incidents_round_trip_exactly(db: &TestDb) {
             .expect("found");
         assert_eq!(rid, row.id);
         assert_eq!(&by_uid, stored);
+        if let (Some(ds), Some(ext)) = (&stored.data.dataset, &stored.data.external_id) {
+            let by_key = s.incident_ids_by_key(ds, ext).await.expect("by key");
+            assert!(by_key.contains(&row.id), "{ds}/{ext} names row {}", row.id);
+        }
     }
+    assert!(
+        s.incident_ids_by_key("acled", "no-such-id")
+            .await
+            .expect("by key")
+            .is_empty()
+    );
     let full = idx
         .iter()
         .find(|r| r.event_date == NaiveDate::from_ymd_opt(2025, 1, 18).expect("d"))
@@ -412,7 +424,7 @@ pub async fn refused_and_interrupted_imports_leave_nothing(db: &TestDb) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tx.send(ImportMsg::Rows(vec![ImportRow::new(
         bare_incident("B1", 1),
-        &Marking::new(org.id, Tlp::Clear),
+        Marking::new(org.id, Tlp::Clear),
         (14.5, -4.2),
     )]))
     .await
@@ -452,7 +464,7 @@ pub async fn lookups_by_ids_keep_order_and_skip_missing(db: &TestDb) {
         .await
         .expect("by ids")
         .into_iter()
-        .map(|i| i.data.external_id)
+        .map(|(_, i)| i.data.external_id)
         .collect();
     assert_eq!(got.len(), 3);
     let by_row: Vec<Option<String>> = {
@@ -460,6 +472,7 @@ pub async fn lookups_by_ids_keep_order_and_skip_missing(db: &TestDb) {
         for id in [ids[3], ids[0], ids[4]] {
             v.push(
                 s.incidents_by_ids(&[id]).await.expect("one")[0]
+                    .1
                     .data
                     .external_id
                     .clone(),
@@ -581,7 +594,7 @@ pub async fn import_log_records_committed_imports(db: &TestDb) {
     }];
     tx.send(ImportMsg::Rows(vec![ImportRow::new(
         bare_incident("L1", 1),
-        &Marking::new(org.id, Tlp::Clear),
+        Marking::new(org.id, Tlp::Clear),
         (14.5, -4.2),
     )]))
     .await

@@ -104,40 +104,28 @@ pub struct ImportJob {
     pub started_at: DateTime<Utc>,
 }
 
-/// An incident to import, with its content hash and coarse position already
-/// computed for the marking it will be stored under. Doing that on the
-/// reader side lets it run on another core than the database writes.
+/// An incident to import, with its marking, its coarse position and its
+/// content hash already computed. Computing them on the reader side lets that
+/// work run on another core than the database writes.
 #[derive(Debug, Clone)]
 pub struct ImportRow {
     data: IncidentData,
-    marking_hash: u64,
+    marking: Marking,
     coarse: (f64, f64),
     hash: i64,
 }
 
-fn marking_fingerprint(m: &Marking) -> u64 {
-    let mut bytes = Vec::with_capacity(64);
-    bytes.extend_from_slice(&m.owner.0.to_le_bytes());
-    bytes.extend_from_slice(&[m.tlp.code(), m.coarsen as u8]);
-    bytes.extend_from_slice(&m.sharing_group.map_or(-1, |g| g.0).to_le_bytes());
-    bytes.extend_from_slice(&m.author.map_or(-1, |a| a.0).to_le_bytes());
-    for r in &m.recipients {
-        bytes.extend_from_slice(&r.0.to_le_bytes());
-    }
-    xxhash_rust::xxh3::xxh3_64(&bytes)
-}
-
 impl ImportRow {
     /// `coarse` is where viewers outside the owner organisation will see it.
-    pub fn new(data: IncidentData, marking: &Marking, coarse: (f64, f64)) -> ImportRow {
-        let content = data.content_hash(marking);
+    pub fn new(data: IncidentData, marking: Marking, coarse: (f64, f64)) -> ImportRow {
+        let content = data.content_hash(&marking);
         let mut bytes = content.to_le_bytes().to_vec();
         bytes.extend_from_slice(&coarse.0.to_le_bytes());
         bytes.extend_from_slice(&coarse.1.to_le_bytes());
         let hash = xxhash_rust::xxh3::xxh3_64(&bytes) as i64;
         ImportRow {
             data,
-            marking_hash: marking_fingerprint(marking),
+            marking,
             coarse,
             hash,
         }
@@ -145,6 +133,10 @@ impl ImportRow {
 
     pub fn data(&self) -> &IncidentData {
         &self.data
+    }
+
+    pub fn marking(&self) -> &Marking {
+        &self.marking
     }
 
     pub fn into_data(self) -> IncidentData {
@@ -155,13 +147,14 @@ impl ImportRow {
         self.coarse
     }
 
-    /// The content hash, checked against the job it is imported by.
+    /// The content hash. Every row of an import belongs to the job's owner:
+    /// the owner is part of the key rows are upserted on.
     pub(crate) fn hash_for(&self, job: &ImportJob) -> Result<i64> {
-        if self.marking_hash == marking_fingerprint(&job.marking) {
+        if self.marking.owner == job.marking.owner {
             Ok(self.hash)
         } else {
             Err(StoreError::Internal(
-                "an import row was hashed for another marking".into(),
+                "an import row belongs to another organisation than its import".into(),
             ))
         }
     }
@@ -276,8 +269,13 @@ pub trait Store: Send + Sync + 'static {
     /// One incident by public id, with its row id. Deleted incidents are not returned.
     async fn incident_by_uid(&self, uid: Uuid) -> Result<Option<(i64, Incident)>>;
 
-    /// Live incidents by row id, in the order given; ids that do not exist (or were deleted) are skipped.
-    async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<Incident>>;
+    /// Row ids of the live incidents keyed `(dataset, external_id)` in any
+    /// organisation (each organisation has its own key space).
+    async fn incident_ids_by_key(&self, dataset: &str, external_id: &str) -> Result<Vec<i64>>;
+
+    /// Live incidents by row id, with their row ids, in the order given; ids
+    /// that do not exist (or were deleted) are skipped.
+    async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<(i64, Incident)>>;
 
     /// The committed incident change counter.
     async fn incident_seq(&self) -> Result<i64>;

@@ -58,7 +58,7 @@ mod upgrade {
             .unwrap();
         assert_eq!(rows.len(), 1);
         let inc = store.incidents_by_ids(&[rows[0].id]).await.unwrap();
-        assert_eq!(inc[0].data.notes, "written by schema v1");
+        assert_eq!(inc[0].1.data.notes, "written by schema v1");
         assert!(
             store.places().await.unwrap().is_empty(),
             "v2 tables now exist"
@@ -118,7 +118,7 @@ mod upgrade {
             .unwrap();
         assert_eq!(rows.len(), 1);
         let inc = s.incidents_by_ids(&[rows[0].id]).await.unwrap();
-        assert_eq!(inc[0].data.notes, "written by schema v1");
+        assert_eq!(inc[0].1.data.notes, "written by schema v1");
         assert!(s.places().await.unwrap().is_empty());
         let geom: String = client
             .query_one("SELECT ST_AsText(geom) FROM incidents", &[])

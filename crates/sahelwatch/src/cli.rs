@@ -91,8 +91,20 @@ pub enum ImportWhat {
     Ucdp(IncidentImportArgs),
     /// GeoNames dumps (19 tab-separated columns), e.g. BF.txt, cities500.txt.
     Gazetteer(GazetteerImportArgs),
+    /// A STIX 2.1 bundle of sahelwatch incidents (all or nothing), e.g. a
+    /// partner's `export --format stix`. TLP markings come from the bundle.
+    Stix(StixImportArgs),
     /// The bundled starter data: the region's gazetteer and the UCDP GED sample.
     Starter,
+}
+
+#[derive(Debug, Args)]
+pub struct StixImportArgs {
+    /// The bundle (JSON; use - for standard input).
+    pub file: PathBuf,
+    /// Owner organisation (created if missing). Default: the configured organisation.
+    #[arg(long)]
+    pub org: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +243,8 @@ pub enum ExportKind {
     /// The current ACLED export layout.
     Csv,
     Geojson,
+    /// A STIX 2.1 bundle (incidents, locations, actors, TLP 2.0 markings).
+    Stix,
 }
 
 #[derive(Debug, Args)]

@@ -226,13 +226,22 @@ async fn serve(config: Config) -> Result<ExitCode> {
     println!("Listening on http://{addr}");
     println!("  Browser:  http://{addr}/");
     println!("  API doc:  curl http://{addr}/api/v1/openapi.json");
-    println!("  Try:      curl 'http://{addr}/api/v1/incidents?country=ML,BF,NE&limit=5'");
-    println!("            curl 'http://{addr}/api/v1/places?q=tera'");
+    let auth = if config.public_api {
+        ""
+    } else {
+        "-H \"Authorization: Bearer $TOKEN\" "
+    };
+    println!("  Try:      curl {auth}'http://{addr}/api/v1/incidents?country=ML,BF,NE&limit=5'");
+    println!("            curl {auth}'http://{addr}/api/v1/places?q=tera'");
+    println!("  TAXII:    http://{addr}/taxii2/   Live stream: http://{addr}/api/v1/stream");
     if config.public_api {
         println!("Public API on: unauthenticated callers see TLP:CLEAR incidents.");
-    } else {
+    } else if app.store().users(None).await?.is_empty() {
         println!("API callers must authenticate (public API off). First admin and token:");
         println!("  sahelwatch admin bootstrap --org 'My organisation' --username admin");
+    } else {
+        println!("API callers must authenticate (public API off). A token for a user:");
+        println!("  sahelwatch admin token --username NAME");
     }
     println!("Stop with Ctrl-C.");
     let state = sahelwatch_server::AppState {
@@ -346,6 +355,27 @@ async fn import(what: ImportWhat, config: Config) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        ImportWhat::Stix(args) => {
+            let org = app
+                .ensure_org(args.org.as_deref().unwrap_or(&config.organisation))
+                .await?;
+            let (mut reader, _, name) = open_input(&args.file)?;
+            let mut text = String::new();
+            reader
+                .read_to_string(&mut text)
+                .with_context(|| format!("cannot read {name}"))?;
+            let doc: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{name}: not JSON: {e}"))?;
+            let r = app
+                .import_stix_as(org.id, None, &doc, &name)
+                .await
+                .map_err(user_error)?;
+            println!(
+                "{name}: {} incidents read from STIX: {} inserted, {} updated, {} unchanged",
+                r.incidents, r.inserted, r.updated, r.unchanged
+            );
+            Ok(ExitCode::SUCCESS)
         }
         ImportWhat::Starter => {
             let org = app.ensure_org(&config.organisation).await?;
@@ -629,6 +659,7 @@ async fn export(args: cli::ExportArgs, config: Config) -> Result<ExitCode> {
     let format = match args.format {
         ExportKind::Csv => ExportFormat::AcledCsv,
         ExportKind::Geojson => ExportFormat::GeoJson,
+        ExportKind::Stix => ExportFormat::Stix,
     };
     let n = match &args.out {
         Some(path) => {

@@ -6,10 +6,9 @@
 //! The PostGIS table `acled` must hold the same CSV (bench/run.sh loads it).
 
 use anyhow::{Context, Result};
-use sahelwatch_app::{App, RawIncidentQuery};
-use sahelwatch_bench::{BenchQuery, percentiles, query_mix};
+use sahelwatch_app::App;
+use sahelwatch_bench::{BenchQuery, kind, percentiles, query_mix, run_query};
 use sahelwatch_core::Viewer;
-use sahelwatch_query::GroupKey;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -18,65 +17,6 @@ fn arg(name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn kind(q: &BenchQuery) -> &'static str {
-    match q {
-        BenchQuery::BboxDateType { .. } => "a_bbox_date_type",
-        BenchQuery::NearLastYear { .. } => "b_near_50km_12_months",
-        BenchQuery::MonthlyByCountry => "c_monthly_counts_per_country",
-    }
-}
-
-async fn ours(app: &App, q: &BenchQuery) -> Result<usize> {
-    let gaz = app.gazetteer().await?;
-    let raw = match q {
-        BenchQuery::BboxDateType {
-            min_lon,
-            min_lat,
-            max_lon,
-            max_lat,
-            from,
-            to,
-            event_type,
-        } => RawIncidentQuery {
-            bbox: Some(format!("{min_lon},{min_lat},{max_lon},{max_lat}")),
-            from: Some(from.clone()),
-            to: Some(to.clone()),
-            event_type: Some(event_type.clone()),
-            limit: Some("100".into()),
-            ..Default::default()
-        },
-        BenchQuery::NearLastYear {
-            lat,
-            lon,
-            radius_km,
-            from,
-            to,
-        } => RawIncidentQuery {
-            near: Some(format!("{lat},{lon}")),
-            radius_km: Some(radius_km.to_string()),
-            from: Some(from.clone()),
-            to: Some(to.clone()),
-            limit: Some("100".into()),
-            ..Default::default()
-        },
-        BenchQuery::MonthlyByCountry => RawIncidentQuery::default(),
-    };
-    let iq = raw.resolve(&gaz).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(match q {
-        BenchQuery::MonthlyByCountry => app
-            .aggregate(
-                &Viewer::Local,
-                &iq,
-                &[GroupKey::Country, GroupKey::Month],
-                "bench",
-            )
-            .await?
-            .groups
-            .len(),
-        _ => app.search(&Viewer::Local, &iq, "bench").await?.items.len(),
-    })
 }
 
 async fn postgis(client: &tokio_postgres::Client, q: &BenchQuery) -> Result<usize> {
@@ -137,13 +77,13 @@ async fn main() -> Result<()> {
     let mut results: BTreeMap<&str, BTreeMap<&str, (f64, f64, usize)>> = BTreeMap::new();
     // Warm-up: one pass of each kind, not timed.
     for q in mix.iter().take(3) {
-        ours(&app, q).await?;
+        run_query(&app, &Viewer::Local, q).await?;
     }
     let mut by_kind: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
     for q in &mix {
         let t = Instant::now();
-        let r = ours(&app, q).await?;
+        let r = run_query(&app, &Viewer::Local, q).await?;
         by_kind
             .entry(kind(q))
             .or_default()

@@ -10,8 +10,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sahelwatch_app::{
-    AggregateView, EXPORT_CHUNK, ExportFormat, IncidentPage, IncidentView, MarkingInput,
-    RawIncidentQuery, geojson_feature,
+    AggregateView, EXPORT_CHUNK, ExportFormat, ExportState, IncidentPage, IncidentView,
+    MarkingInput, RawIncidentQuery, geojson_feature,
 };
 use sahelwatch_core::{IncidentData, Viewer};
 use sahelwatch_query::GroupKey;
@@ -172,9 +172,11 @@ async fn count_incidents(
     ))
 }
 
-/// Export every matching incident as ACLED-layout CSV or GeoJSON, streamed.
+/// Export every matching incident as ACLED-layout CSV, GeoJSON or a STIX 2.1
+/// bundle, streamed.
 ///
-/// Takes every filter of the search; `format` is `csv` (default) or `geojson`.
+/// Takes every filter of the search; `format` is `csv` (default), `geojson`
+/// or `stix`.
 /// Paging parameters are ignored: the export holds all matches the caller may
 /// see, oldest first, with locations coarsened as in every other output.
 #[utoipa::path(
@@ -205,44 +207,7 @@ async fn export_incidents(
     let viewer = caller.viewer;
     let path = audit_path(&uri);
     let ids = state.app.matching_ids(&viewer, &q).await?;
-    let app = state.app.clone();
-    // Chunks are produced lazily as the client reads: at most one in memory.
-    enum Step {
-        Prelude,
-        Chunk(usize, u64),
-        Epilogue,
-        Done,
-    }
-    let stream = futures_util::stream::unfold(Step::Prelude, move |step| {
-        let app = app.clone();
-        let viewer = viewer.clone();
-        let path = path.clone();
-        let next_ids = match &step {
-            Step::Chunk(k, _) => ids.chunks(EXPORT_CHUNK).nth(*k).map(<[i64]>::to_vec),
-            _ => None,
-        };
-        async move {
-            match step {
-                Step::Prelude => Some((Ok(format.prelude()), Step::Chunk(0, 0))),
-                Step::Chunk(k, written) => match next_ids {
-                    None => Some((Ok(format.epilogue()), Step::Epilogue)),
-                    Some(ids) => match app
-                        .export_chunk(&viewer, &ids, format, written, &path)
-                        .await
-                    {
-                        Ok((bytes, n)) => Some((Ok(bytes), Step::Chunk(k + 1, written + n))),
-                        Err(e) => {
-                            // The status line is gone; cutting the body short is the only
-                            // signal left, and a truncated CSV/GeoJSON is detectably invalid.
-                            tracing::error!(error = %e, "export failed mid-stream");
-                            Some((Err(std::io::Error::other("export failed")), Step::Done))
-                        }
-                    },
-                },
-                Step::Epilogue | Step::Done => None,
-            }
-        }
-    });
+    let stream = export_stream(state.app.clone(), viewer, ids, format, path);
     let filename = format!("sahelwatch-incidents.{}", format.extension());
     Ok((
         [
@@ -255,6 +220,65 @@ async fn export_incidents(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// The bytes of an export, produced lazily as the client reads: at most one
+/// chunk of incidents is in memory at a time.
+pub(crate) fn export_stream(
+    app: Arc<sahelwatch_app::App>,
+    viewer: Viewer,
+    ids: Vec<i64>,
+    format: ExportFormat,
+    path: String,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
+    struct Cursor {
+        next: usize,
+        state: ExportState,
+    }
+    enum Step {
+        Prelude,
+        Chunk(Cursor),
+        Done,
+    }
+    futures_util::stream::unfold(Step::Prelude, move |step| {
+        let app = app.clone();
+        let viewer = viewer.clone();
+        let path = path.clone();
+        let next_ids = match &step {
+            Step::Chunk(c) => ids.chunks(EXPORT_CHUNK).nth(c.next).map(<[i64]>::to_vec),
+            _ => None,
+        };
+        async move {
+            match step {
+                Step::Prelude => Some((
+                    Ok(format.prelude()),
+                    Step::Chunk(Cursor {
+                        next: 0,
+                        state: ExportState::default(),
+                    }),
+                )),
+                Step::Chunk(mut c) => match next_ids {
+                    None => Some((Ok(format.epilogue()), Step::Done)),
+                    Some(ids) => match app
+                        .export_chunk(&viewer, &ids, format, &mut c.state, &path)
+                        .await
+                    {
+                        Ok(bytes) => {
+                            c.next += 1;
+                            Some((Ok(bytes), Step::Chunk(c)))
+                        }
+                        Err(e) => {
+                            // The status line is gone; cutting the body short is the only
+                            // signal left, and a truncated file is detectably invalid.
+                            tracing::error!(error = %e, "export failed mid-stream");
+                            Some((Err(std::io::Error::other("export failed")), Step::Done))
+                        }
+                    },
+                },
+                Step::Done => None,
+            }
+        }
+    })
 }
 
 /// One incident, with the source's original fields (unless its location is

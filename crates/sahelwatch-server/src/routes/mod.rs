@@ -6,7 +6,10 @@ pub mod audit;
 pub mod incidents;
 pub mod places;
 pub mod session;
+pub mod stix;
+pub mod stream;
 pub mod system;
+pub mod taxii;
 
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts};

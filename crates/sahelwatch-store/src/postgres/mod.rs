@@ -270,6 +270,7 @@ fn read_index_row(r: &Row) -> Result<IndexRow> {
         assoc_actor_1: json_list(id, r, 13)?,
         assoc_actor_2: json_list(id, r, 14)?,
         fatalities: r.get::<_, i32>(15) as i64,
+        updated_at: r.get(22),
     }
     .into_index_row()
 }
@@ -323,6 +324,30 @@ pub(crate) const INSERT_TYPES: [Type; 46] = [
     Type::TIMESTAMPTZ,
     Type::TIMESTAMPTZ,
 ];
+
+/// The marking columns of one row, owned, for binding.
+struct MarkingColumns {
+    tlp: &'static str,
+    group: Option<i64>,
+    author: Option<i64>,
+    recipients: Option<Json<Vec<i64>>>,
+    coarsen: &'static str,
+    coarse: (Option<f64>, Option<f64>),
+}
+
+impl MarkingColumns {
+    fn new(m: &sahelwatch_core::Marking, coarse: (f64, f64)) -> MarkingColumns {
+        MarkingColumns {
+            tlp: m.tlp.label(),
+            group: m.sharing_group.map(|g| g.0),
+            author: m.author.map(|a| a.0),
+            recipients: (!m.recipients.is_empty())
+                .then(|| Json(m.recipients.iter().map(|u| u.0).collect())),
+            coarsen: m.coarsen.label(),
+            coarse: coarse_columns(m, coarse),
+        }
+    }
+}
 
 /// The content values of an incident, owned, in [`INSERT_COLUMNS`] order from `event_date`.
 pub(crate) struct Content<'a> {
@@ -522,13 +547,7 @@ impl Store for PgStore {
             )
             .await?
             .get(0);
-        let m = &job.marking;
-        let owner = m.owner.0;
-        let group = m.sharing_group.map(|g| g.0);
-        let author = m.author.map(|a| a.0);
-        let recipients = (!m.recipients.is_empty())
-            .then(|| Json(m.recipients.iter().map(|u| u.0).collect::<Vec<i64>>()));
-        let coarsen = m.coarsen.label();
+        let owner = job.marking.owner.0;
         // Row id -1 marks a row inserted by this import (COPY does not return ids).
         let mut existing: FxHashMap<String, (i64, i64)> = FxHashMap::default();
         for r in tx
@@ -560,17 +579,16 @@ impl Store for PgStore {
             ))
             .await?;
         let copy_sql = format!("COPY incidents ({INSERT_COLUMNS}) FROM STDIN (FORMAT binary)");
-        let tlp = m.tlp.label();
-        let now = job.started_at;
+        // Stamped once the counter row is locked: update times follow commit order.
+        let now = crate::now_micros();
         let mut out = ImportOutcome::default();
         let finish = loop {
             match rx.recv().await {
                 Some(ImportMsg::Rows(rows)) => {
-                    let mut fresh: Vec<(IncidentData, i64, (Option<f64>, Option<f64>))> =
-                        Vec::new();
+                    let mut fresh: Vec<(IncidentData, i64, MarkingColumns)> = Vec::new();
                     for row in rows {
                         let hash = row.hash_for(&job)?;
-                        let coarse = coarse_columns(m, row.coarse());
+                        let mc = MarkingColumns::new(row.marking(), row.coarse());
                         let d = row.into_data();
                         let key = d.external_id.clone().unwrap_or_default();
                         match existing.get(&key).copied() {
@@ -586,13 +604,13 @@ impl Store for PgStore {
                                     content.values().to_vec();
                                 values.extend_from_slice(&[
                                     &seq,
-                                    &tlp,
-                                    &group,
-                                    &author,
-                                    &recipients,
-                                    &coarsen,
-                                    &coarse.0,
-                                    &coarse.1,
+                                    &mc.tlp,
+                                    &mc.group,
+                                    &mc.author,
+                                    &mc.recipients,
+                                    &mc.coarsen,
+                                    &mc.coarse.0,
+                                    &mc.coarse.1,
                                     &now,
                                     &id,
                                 ]);
@@ -602,7 +620,7 @@ impl Store for PgStore {
                             }
                             None => {
                                 existing.insert(key, (-1, hash));
-                                fresh.push((d, hash, coarse));
+                                fresh.push((d, hash, mc));
                             }
                         }
                     }
@@ -610,20 +628,20 @@ impl Store for PgStore {
                         let sink = tx.copy_in(&copy_sql).await?;
                         let writer = BinaryCopyInWriter::new(sink, &INSERT_TYPES);
                         pin_mut!(writer);
-                        for (d, hash, coarse) in &fresh {
+                        for (d, hash, mc) in &fresh {
                             let content = Content::new(d, *hash)?;
                             let uid = Uuid::now_v7();
                             let mut values: Vec<&(dyn ToSql + Sync)> = vec![
                                 &uid,
                                 &seq,
                                 &owner,
-                                &tlp,
-                                &group,
-                                &author,
-                                &recipients,
-                                &coarsen,
-                                &coarse.0,
-                                &coarse.1,
+                                &mc.tlp,
+                                &mc.group,
+                                &mc.author,
+                                &mc.recipients,
+                                &mc.coarsen,
+                                &mc.coarse.0,
+                                &mc.coarse.1,
                                 &d.dataset,
                                 &d.external_id,
                             ];
@@ -679,7 +697,20 @@ impl Store for PgStore {
         }
     }
 
-    async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<Incident>> {
+    async fn incident_ids_by_key(&self, dataset: &str, external_id: &str) -> Result<Vec<i64>> {
+        let c = self.client().await?;
+        // One probe of the (owner_org, dataset, external_id) index per organisation.
+        let rows = c
+            .query(
+                "SELECT i.id FROM organisations o JOIN incidents i ON i.owner_org = o.id \
+                 AND i.dataset = $1 AND i.external_id = $2 WHERE NOT i.deleted ORDER BY i.id",
+                &[&dataset, &external_id],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<(i64, Incident)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -696,7 +727,10 @@ impl Store for PgStore {
         for r in &rows {
             by_id.insert(r.get(0), read_incident(r)?);
         }
-        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_id.remove(id).map(|i| (*id, i)))
+            .collect())
     }
 
     async fn incident_seq(&self) -> Result<i64> {

@@ -254,6 +254,7 @@ fn read_index_row(r: &rusqlite::Row<'_>) -> Result<IndexRow> {
         assoc_actor_1: list_from_json(id, "assoc_actor_1", r.get(13)?)?,
         assoc_actor_2: list_from_json(id, "assoc_actor_2", r.get(14)?)?,
         fatalities: r.get(15)?,
+        updated_at: ts_parse(&r.get::<_, String>(22)?)?,
     }
     .into_index_row()
 }
@@ -353,13 +354,9 @@ fn import_incidents_tx(
             existing.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
         }
     }
-    let now = ts_text(job.started_at);
-    let m = &job.marking;
-    let tlp = m.tlp.label();
-    let group = m.sharing_group.map(|g| g.0);
-    let author = m.author.map(|a| a.0);
-    let recipients = ids_json(&m.recipients);
-    let coarsen = m.coarsen.label();
+    // Rows are stamped when the write lock is held, so the update times of
+    // successive writes follow their commit order (TAXII added_after relies on it).
+    let now = ts_text(crate::now_micros());
     let mut out = ImportOutcome::default();
     let finish = {
         let placeholders = (1..=INSERT_ARITY)
@@ -398,6 +395,12 @@ fn import_incidents_tx(
                     for row in rows {
                         let hash = row.hash_for(&job)?;
                         let d = row.data();
+                        let m = row.marking();
+                        let tlp = m.tlp.label();
+                        let group = m.sharing_group.map(|g| g.0);
+                        let author = m.author.map(|a| a.0);
+                        let recipients = ids_json(&m.recipients);
+                        let coarsen = m.coarsen.label();
                         let key = d.external_id.as_deref().unwrap_or_default();
                         match existing.get(key) {
                             Some(&(_, h)) if h == hash => out.unchanged += 1,
@@ -647,7 +650,23 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<Incident>> {
+    async fn incident_ids_by_key(&self, dataset: &str, external_id: &str) -> Result<Vec<i64>> {
+        let (dataset, external_id) = (dataset.to_string(), external_id.to_string());
+        self.blocking(move |c| {
+            // One probe of the (owner_org, dataset, external_id) index per organisation.
+            let mut st = c.prepare_cached(
+                "SELECT i.id FROM organisations o JOIN incidents i ON i.owner_org = o.id \
+                 AND i.dataset = ?1 AND i.external_id = ?2 WHERE i.deleted = 0 ORDER BY i.id",
+            )?;
+            let ids = st
+                .query_map([&dataset, &external_id], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<(i64, Incident)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -663,7 +682,10 @@ impl Store for SqliteStore {
                 let id: i64 = r.get(0)?;
                 by_id.insert(id, read_incident(r)??);
             }
-            Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+            Ok(ids
+            .iter()
+            .filter_map(|id| by_id.remove(id).map(|i| (*id, i)))
+            .collect())
         })
         .await
     }
