@@ -205,6 +205,35 @@ async fn main() -> Result<()> {
                 "ratio_p50": a50 / o50, "ratio_p95": a95 / o95, "queries": n}),
         );
     }
+    // Both sides above append an audit entry when they return non-CLEAR
+    // rows (the CLI's reads are audited too). What that append costs alone:
+    let items: Vec<(uuid::Uuid, sahelwatch_core::Tlp)> = (0..100)
+        .map(|_| (uuid::Uuid::now_v7(), sahelwatch_core::Tlp::Green))
+        .collect();
+    let mut audit_ms = Vec::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        app.audit_read(&Viewer::Local, "read", "bench", items.iter().copied())
+            .await?;
+        audit_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (au50, au95) = percentiles(audit_ms);
+    println!(
+        "one audit append of 100 items: p50 {au50:.2} ms, p95 {au95:.2} ms; list/search ratios against ACL off without it: {}",
+        off.iter()
+            .filter(|(k, _)| !k.starts_with('c'))
+            .map(|(k, v)| {
+                let (o50, _) = percentiles(v.clone());
+                let (a50, _) = percentiles(on[k].clone());
+                format!("{k} {:.2}x", a50 / (o50 - au50).max(1e-3))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    report.insert(
+        "audit_append_100",
+        serde_json::json!({"p50_ms": au50, "p95_ms": au95}),
+    );
     if let Some(path) = arg("--json-out") {
         std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
     }
