@@ -90,16 +90,20 @@ echo "== queries: DuckDB"
 bench/.venv/bin/python bench/duckdb_peer.py queries "$OUT/duck.db" "$OUT/params.json" | tee "$OUT/latency_duckdb.json"
 
 echo "== memory: a server holding the set"
-$SW --log warn --database "$OUT/bench.db" serve --no-starter-data --listen 127.0.0.1:18080 > "$OUT/serve.log" 2>&1 &
+# Reads need a credential: an analyst token on the benchmark database.
+TOKEN=$($SW --log warn --database "$OUT/bench.db" admin bootstrap --org "Bench readers $(date +%s)" --username "bench-$(date +%s)" | tail -1)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$SW --log warn --database "$OUT/bench.db" serve --no-starter-data --listen 127.0.0.1:$PORT > "$OUT/serve.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 240); do grep -q "Listening on" "$OUT/serve.log" && break; sleep 0.5; done
 for q in "country=ML&limit=100" "near=14.03,-0.03&radius_km=50&from=2025-10-01" "bbox=-1,13,1,15&from=2020-01-01&to=2020-12-31&event_type=Battles"; do
-    curl -s -o /dev/null "http://127.0.0.1:18080/api/v1/incidents?$q"
+    curl -sf -H "Authorization: Bearer $TOKEN" -o /dev/null "http://127.0.0.1:$PORT/api/v1/incidents?$q"
 done
-curl -s -o /dev/null "http://127.0.0.1:18080/api/v1/incidents/counts?by=country,month"
+curl -sf -H "Authorization: Bearer $TOKEN" -o /dev/null "http://127.0.0.1:$PORT/api/v1/incidents/counts?by=country,month"
 SERVE_RSS=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$SERVER/status)
 grep "Loaded" "$OUT/serve.log" || true
-kill $SERVER; wait $SERVER 2>/dev/null || true
+kill $SERVER 2>/dev/null || true
+wait $SERVER 2>/dev/null || true
 
 echo
 echo "== summary ($ROWS SYNTHETIC rows)"
