@@ -1,13 +1,15 @@
 //! What a report's text says, found with the exact span it came from and a
 //! confidence: its language ([`lang`]), dates and times resolved against the
 //! publication date ([`dates`]), and actors from a curated dictionary with
-//! English and French aliases ([`actors`]).
+//! English and French aliases ([`actors`]), and places resolved to gazetteer
+//! entries, or road segments between two of them ([`places`]).
 //!
 //! Pure: no I/O, no clock (the publication date is an argument), no threads.
 
 pub mod actors;
 pub mod dates;
 pub mod lang;
+pub mod places;
 
 use serde::Serialize;
 
