@@ -8,6 +8,7 @@
 
 pub mod actors;
 pub mod dates;
+pub mod events;
 pub mod lang;
 pub mod places;
 
