@@ -11,6 +11,7 @@ pub mod dates;
 pub mod events;
 pub mod lang;
 pub mod places;
+pub mod report;
 
 use serde::Serialize;
 

@@ -637,40 +637,45 @@ impl<'g> PlaceIndex<'g> {
                 ));
             }
         }
+        // Round 0 scores each ambiguous name with the unambiguous places as
+        // anchors; round 1 again, with every other place of round 0 as an
+        // anchor (two ambiguous neighbours settle each other).
         for round in 0..2 {
-            let anchors: Vec<(f64, f64)> = chosen
-                .iter()
-                .flatten()
-                .map(|(pi, _, _)| {
-                    (
-                        places[*pi as usize].latitude,
-                        places[*pi as usize].longitude,
-                    )
-                })
-                .collect();
-            let anchor_countries: Vec<CountryCode> = chosen
-                .iter()
-                .flatten()
-                .filter_map(|(pi, _, _)| places[*pi as usize].country)
-                .collect();
+            let previous = chosen.clone();
             for (mi, m) in mentions.iter().enumerate() {
-                if m.candidates.len() == 1 || (round == 1 && chosen[mi].is_some()) {
+                if m.candidates.len() == 1 {
                     continue;
                 }
+                let others = previous
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, c)| {
+                        *k != mi
+                            && c.is_some()
+                            && (round == 1 || mentions[*k].candidates.len() == 1)
+                    })
+                    .filter_map(|(_, c)| c.as_ref().map(|c| &places[c.0 as usize]));
+                let anchors: Vec<(f64, f64)> =
+                    others.clone().map(|p| (p.latitude, p.longitude)).collect();
+                let anchor_countries: Vec<CountryCode> = others.filter_map(|p| p.country).collect();
                 let mut scored: Vec<(f64, u32, String)> = m
                     .candidates
                     .iter()
                     .map(|&pi| {
                         let p = &places[pi as usize];
-                        let mut score = 1.0 + (p.population.max(0) as f64 + 1.0).log10();
+                        // Importance (population, seat of a division) counts for
+                        // less than context: a village named in its country's text
+                        // beats a town of the same name elsewhere.
+                        let mut score = 1.0 + 0.5 * (p.population.max(0) as f64 + 1.0).log10();
                         let mut why = Vec::new();
-                        score += match p.feature_code.as_str() {
-                            "PPLC" => 4.0,
-                            "PPLA" | "ADM1" => 3.0,
-                            "PPLA2" | "ADM2" => 2.0,
-                            "PPLA3" | "ADM3" => 1.0,
-                            _ => 0.0,
-                        };
+                        score += 0.5
+                            * match p.feature_code.as_str() {
+                                "PPLC" => 4.0,
+                                "PPLA" | "ADM1" => 3.0,
+                                "PPLA2" | "ADM2" => 2.0,
+                                "PPLA3" | "ADM3" => 1.0,
+                                _ => 0.0,
+                            };
                         if p.country.is_some_and(|c| countries.contains(&c)) {
                             score += 8.0;
                             why.push(format!(
@@ -709,7 +714,10 @@ impl<'g> PlaceIndex<'g> {
                         (score, pi, why.join("; "))
                     })
                     .collect();
-                scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                scored.sort_by(|a, b| {
+                    b.0.total_cmp(&a.0)
+                        .then(places[a.1 as usize].id.cmp(&places[b.1 as usize].id))
+                });
                 let total: f64 = scored.iter().map(|s| s.0).sum();
                 let (best, pi, why) = scored.swap_remove(0);
                 let share = (best / total.max(f64::MIN_POSITIVE)) as f32;
