@@ -21,6 +21,9 @@ pub enum AppError {
     /// A unique name is taken.
     #[error("{0}")]
     Conflict(String),
+    /// A body or text is larger than allowed.
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many failed sign-ins; try again after this many seconds.
     #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },

@@ -19,6 +19,7 @@ mod error;
 mod export;
 mod import;
 mod query;
+pub mod reports;
 mod search;
 pub mod stix;
 mod stream;
@@ -65,6 +66,12 @@ pub struct App {
     taxii_statuses: std::sync::Mutex<taxii::StatusLog>,
     /// The sequence number of the latest index, for live-stream subscribers.
     index_updates: tokio::sync::watch::Sender<i64>,
+    /// The actor dictionary of report extraction.
+    actors: Arc<sahelwatch_extract::actors::ActorDictionary>,
+    /// The place index of report extraction, with the gazetteer it was built from.
+    #[allow(clippy::type_complexity)]
+    place_index:
+        std::sync::Mutex<Option<(Arc<Gazetteer>, Arc<sahelwatch_extract::places::PlaceIndex>)>>,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -91,6 +98,8 @@ impl App {
             login_limiter: auth::RateLimiter::default(),
             taxii_statuses: Default::default(),
             index_updates: tokio::sync::watch::Sender::new(0),
+            actors: Arc::new(sahelwatch_extract::actors::ActorDictionary::builtin()),
+            place_index: std::sync::Mutex::new(None),
         }
     }
 

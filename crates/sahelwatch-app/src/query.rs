@@ -31,7 +31,11 @@ impl ParamError {
 
 impl fmt::Display for ParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}='{}': {}", self.parameter, self.value, self.message)
+        if self.value.is_empty() {
+            write!(f, "{}: {}", self.parameter, self.message)
+        } else {
+            write!(f, "{}='{}': {}", self.parameter, self.value, self.message)
+        }
     }
 }
 

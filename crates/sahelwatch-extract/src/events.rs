@@ -208,7 +208,7 @@ fn number(word: &str) -> Option<u32> {
 
 const NUM: &str = r"\d{1,4}|a couple of|a dozen|une douzaine|dozens|des dizaines|une dizaine|une quinzaine|une vingtaine|une trentaine|une quarantaine|une cinquantaine|a hundred|one hundred|une centaine|hundreds|des centaines|several|many|numerous|plusieurs|de nombreux|nombreux|dix sept|dix huit|dix neuf|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|un|une|deux|trois|quatre|cinq|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|trente|quarante|cinquante|cent";
 
-const VICTIMS: &str = r"(?:[a-z]+ ){0,3}?(?:people|persons|civilians|soldiers|troops|militants|fighters|jihadists|terrorists|attackers|assailants|gunmen|villagers|police(?:men|officers)?|gendarmes|volunteers|members|workers|children|women|men|personnes|civils|soldats|militaires|terroristes|djihadistes|jihadistes|assaillants|villageois|policiers|gendarmes|volontaires|enfants|femmes|hommes|membres|elements|individus)";
+const VICTIMS: &str = r"(?:[a-z]+ ){0,3}?(?:people|persons|civilians|soldiers|troops|militants|fighters|jihadists|terrorists|attackers|assailants|gunmen|villagers|police(?:men|officers)?|gendarmes|volunteers|members|workers|children|women|men|escorts?|guards?|drivers?|passengers|personnes|escortes?|gardes|chauffeurs?|passagers|civils|soldats|militaires|terroristes|djihadistes|jihadistes|assaillants|villageois|policiers|gendarmes|volontaires|enfants|femmes|hommes|membres|elements|individus)";
 
 static DEATH_RES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [

@@ -27,6 +27,7 @@ use sahelwatch_core::text::fold;
 use sahelwatch_core::{CountryCode, Gazetteer, Place};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A resolved place.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -360,8 +361,8 @@ const CONNECTORS: &[&str] = &[
 ];
 
 /// The gazetteer's names, ready for extraction. Build once per gazetteer.
-pub struct PlaceIndex<'g> {
-    gaz: &'g Gazetteer,
+pub struct PlaceIndex {
+    gaz: Arc<Gazetteer>,
     /// folded name -> place indexes (populated places and divisions only).
     by_name: HashMap<String, Vec<u32>>,
     by_variant: HashMap<String, Vec<u32>>,
@@ -426,12 +427,14 @@ fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
 struct Mention {
     start: usize,
     end: usize,
+    /// The folded name looked up.
+    key: String,
     candidates: Vec<u32>,
     variant: bool,
 }
 
-impl<'g> PlaceIndex<'g> {
-    pub fn new(gaz: &'g Gazetteer) -> PlaceIndex<'g> {
+impl PlaceIndex {
+    pub fn new(gaz: Arc<Gazetteer>) -> PlaceIndex {
         let mut by_name: HashMap<String, Vec<u32>> = HashMap::new();
         let mut by_variant: HashMap<String, Vec<u32>> = HashMap::new();
         let mut admin1: HashMap<String, Vec<(CountryCode, String)>> = HashMap::new();
@@ -592,21 +595,22 @@ impl<'g> PlaceIndex<'g> {
                         continue;
                     }
                     if let Some(c) = self.by_name.get(&key) {
-                        hit = Some((end, c.clone(), false));
+                        hit = Some((end, c.clone(), false, key));
                         break;
                     }
                     if key.len() >= 5
                         && let Some(c) = self.by_variant.get(&variant_key(&key))
                     {
-                        hit = Some((end, c.clone(), true));
+                        hit = Some((end, c.clone(), true, key));
                         break;
                     }
                 }
                 match hit {
-                    Some((end, candidates, variant)) => {
+                    Some((end, candidates, variant, key)) => {
                         mentions.push(Mention {
                             start: toks[k].start,
                             end: toks[end - 1].end,
+                            key,
                             candidates,
                             variant,
                         });
@@ -707,6 +711,10 @@ impl<'g> PlaceIndex<'g> {
                         }
                         if in_region(p) {
                             score += 1.5;
+                        }
+                        // Named so, rather than known by it as an alternate name.
+                        if fold(&p.name) == m.key || fold(&p.ascii_name) == m.key {
+                            score += 1.0;
                         }
                         if why.is_empty() {
                             why.push("most important of the candidates".to_string());

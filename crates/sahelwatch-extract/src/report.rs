@@ -103,7 +103,7 @@ pub fn extract(
     published: NaiveDate,
     lang: Option<Lang>,
     actors: &ActorDictionary,
-    places: &PlaceIndex<'_>,
+    places: &PlaceIndex,
 ) -> Extraction {
     let (lang, lang_detected) = match lang {
         Some(l) => (l, false),

@@ -7,9 +7,9 @@ use sahelwatch_extract::places::PlaceIndex;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-static GAZ: LazyLock<Gazetteer> = LazyLock::new(|| {
+static GAZ: LazyLock<Arc<Gazetteer>> = LazyLock::new(|| {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/starter");
     let mut by_id: HashMap<i64, Place> = HashMap::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -35,10 +35,10 @@ static GAZ: LazyLock<Gazetteer> = LazyLock::new(|| {
     }
     let mut places: Vec<Place> = by_id.into_values().collect();
     places.sort_by_key(|p| p.id);
-    Gazetteer::new(places)
+    Arc::new(Gazetteer::new(places))
 });
 
-static INDEX: LazyLock<PlaceIndex<'static>> = LazyLock::new(|| PlaceIndex::new(&GAZ));
+static INDEX: LazyLock<PlaceIndex> = LazyLock::new(|| PlaceIndex::new(Arc::clone(&GAZ)));
 
 /// (text of the span, resolved name, country) of each place.
 fn places(text: &str) -> Vec<(String, String, String)> {

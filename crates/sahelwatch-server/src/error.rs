@@ -170,6 +170,7 @@ impl From<AppError> for ApiError {
             AppError::Unauthorized => ApiError::authentication_required(),
             AppError::Forbidden(m) => ApiError::new(Code::Forbidden, m),
             AppError::Conflict(m) => ApiError::new(Code::Conflict, m),
+            AppError::TooLarge(m) => ApiError::new(Code::PayloadTooLarge, m),
             AppError::TooManyRequests { retry_after_secs } => {
                 let mut err = ApiError::new(Code::TooManyRequests, e.to_string());
                 err.retry_after = Some(retry_after_secs);

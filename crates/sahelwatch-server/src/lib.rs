@@ -88,6 +88,7 @@ impl utoipa::Modify for SecuritySchemes {
     tags(
         (name = "incidents", description = "Security incidents in the ACLED vocabulary"),
         (name = "places", description = "The GeoNames gazetteer"),
+        (name = "reports", description = "Report texts: what they say (extraction)"),
         (name = "auth", description = "Signing in, sessions, who am I"),
         (name = "accounts", description = "Organisations, users, API tokens, sharing groups, audit log"),
         (name = "system", description = "Service state"),
@@ -106,6 +107,7 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::session::router())
         .merge(routes::accounts::router())
         .merge(routes::audit::router())
+        .merge(routes::reports::router())
         .merge(routes::stix::router())
         .merge(routes::stream::router())
         .merge(routes::system::router())

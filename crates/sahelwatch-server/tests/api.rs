@@ -516,6 +516,7 @@ async fn openapi_document_matches_the_routes(env: Env) {
         "/api/v1/me/password",
         "/api/v1/organisations",
         "/api/v1/places",
+        "/api/v1/reports/extract",
         "/api/v1/sharing-groups",
         "/api/v1/sharing-groups/{id}/members/{org}",
         "/api/v1/stix/bundle",

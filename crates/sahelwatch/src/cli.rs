@@ -62,6 +62,8 @@ pub enum Command {
     Admin(AdminCmd),
     /// The audit log of reads of non-CLEAR material.
     Audit(AuditCmd),
+    /// Report texts: what the extraction finds in one.
+    Report(ReportCmd),
     /// Create or upgrade the database schema, then exit.
     Migrate,
 }
@@ -221,6 +223,36 @@ pub struct CountArgs {
     /// Group by up to four of: country, admin1, event_type, sub_event_type, year, month, dataset.
     #[arg(long)]
     pub by: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportCmd {
+    #[command(subcommand)]
+    pub what: ReportWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportWhat {
+    /// Show what the extraction finds in a text (nothing is stored): dates,
+    /// actors, places and road segments, event type, deaths, hostages, each
+    /// with its span and confidence.
+    Extract(ReportExtractArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportExtractArgs {
+    /// The text (UTF-8), or - for standard input.
+    #[arg(long)]
+    pub file: String,
+    /// Publication date (YYYY-MM-DD): relative dates resolve against it.
+    #[arg(long)]
+    pub published: String,
+    /// en or fr (detected when absent).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Print the whole extraction as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -179,6 +179,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode> {
         Command::Synth(cmd) => synth(cmd.what),
         Command::Admin(cmd) => admin(cmd.what, config).await,
         Command::Audit(cmd) => audit(cmd.what, config).await,
+        Command::Report(cmd) => match cmd.what {
+            cli::ReportWhat::Extract(args) => report_extract(args, config).await,
+        },
     }
 }
 
@@ -649,6 +652,107 @@ async fn places(args: cli::PlaceArgs, config: Config) -> Result<ExitCode> {
         if views.is_empty() {
             println!("no place matches '{}'", args.query);
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn report_extract(args: cli::ReportExtractArgs, config: Config) -> Result<ExitCode> {
+    let bytes = if args.file == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
+        b
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file))?
+    };
+    let Ok(published) = chrono::NaiveDate::parse_from_str(&args.published, "%Y-%m-%d") else {
+        bail!("--published '{}': expected YYYY-MM-DD", args.published);
+    };
+    let app = open(&config).await?;
+    let e = match app
+        .extract_text(&bytes, published, args.lang.as_deref())
+        .await
+    {
+        Ok(e) => e,
+        Err(err) => {
+            eprintln!("{}: {err}", args.file);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let conf = |c: f32| format!("{:.0}%", c * 100.0);
+    println!(
+        "language: {}{}",
+        e.lang,
+        if e.lang_detected { " (detected)" } else { "" }
+    );
+    match e.event_date.map(|i| &e.dates[i]) {
+        Some(d) => println!(
+            "event date: {} (precision {}, \"{}\", {})",
+            d.value.date,
+            d.value.precision.get(),
+            d.span.text,
+            conf(d.confidence)
+        ),
+        None => println!("event date: none found"),
+    }
+    if let Some(ev) = &e.events.event {
+        println!(
+            "event: {} / {} (\"{}\", {})",
+            ev.value.sub_event_type.event_type().label(),
+            ev.value.sub_event_type.label(),
+            ev.span.text,
+            conf(ev.confidence)
+        );
+    }
+    if let Some(n) = e.events.fatalities {
+        let spans: Vec<&str> = e
+            .events
+            .deaths
+            .iter()
+            .map(|d| d.span.text.as_str())
+            .collect();
+        println!("fatalities: {n} ({})", spans.join("; "));
+    }
+    if let Some(h) = &e.events.hostages {
+        println!(
+            "hostages: {} {} {} (\"{}\")",
+            h.value.count.map_or("?".to_string(), |c| c.to_string()),
+            h.value.nationality.as_deref().unwrap_or("-"),
+            h.value.occupation.as_deref().unwrap_or("-"),
+            h.span.text
+        );
+    }
+    for a in &e.actors {
+        println!(
+            "actor: {} (\"{}\", {})",
+            a.value.name,
+            a.span.text,
+            conf(a.confidence)
+        );
+    }
+    for p in &e.places.places {
+        println!(
+            "place: {} ({:.5}, {:.5}) (\"{}\", {}, {} candidate(s): {})",
+            p.value.place.display,
+            p.value.place.latitude,
+            p.value.place.longitude,
+            p.span.text,
+            conf(p.confidence),
+            p.value.candidates,
+            p.value.reason
+        );
+    }
+    for s in &e.places.segments {
+        println!(
+            "road segment: {} -> {} (\"{}\")",
+            s.value.from.display, s.value.to.display, s.span.text
+        );
+    }
+    if e.unlocated {
+        println!("unlocated: no place of the gazetteer was found in the text");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -410,3 +410,89 @@ fn an_import_killed_halfway_leaves_the_database_as_it_was() {
         "the killed import left no record"
     );
 }
+
+#[test]
+fn report_extract_reads_a_text_file_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let g = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/starter/geonames_BF_dump_2025-08.txt.gz");
+    let o = sw(d, &["import", "gazetteer", g.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(
+        d.join("article.txt"),
+        "Des hommes armés ont enlevé hier deux chauffeurs marocains sur l'axe Dori-Seytenga, au Burkina Faso.",
+    )
+    .unwrap();
+    let o = sw(
+        d,
+        &[
+            "report",
+            "extract",
+            "--file",
+            "article.txt",
+            "--published",
+            "2025-08-05",
+        ],
+    );
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    for line in [
+        "language: fr (detected)",
+        "event date: 2025-08-04 (precision 1, \"hier\"",
+        "event: Violence against civilians / Abduction/forced disappearance",
+        "hostages: 2 MA chauffeur",
+        "road segment: Dori, Sahel, Burkina Faso -> Sitenga",
+    ] {
+        assert!(out.contains(line), "missing '{line}' in:\n{out}");
+    }
+    let o = sw(
+        d,
+        &[
+            "report",
+            "extract",
+            "--file",
+            "article.txt",
+            "--published",
+            "2025-08-05",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["lang"], "fr");
+    std::fs::write(d.join("latin1.txt"), b"Attaque \xe0 Dori").unwrap();
+    let o = sw(
+        d,
+        &[
+            "report",
+            "extract",
+            "--file",
+            "latin1.txt",
+            "--published",
+            "2025-08-05",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not valid UTF-8: invalid byte at offset 8"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sw(
+        d,
+        &[
+            "report",
+            "extract",
+            "--file",
+            "article.txt",
+            "--published",
+            "5 août",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--published '5 août': expected YYYY-MM-DD"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod incidents;
 pub mod places;
+pub mod reports;
 pub mod session;
 pub mod stix;
 pub mod stream;
