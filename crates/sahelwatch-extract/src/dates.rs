@@ -170,6 +170,28 @@ fn infer_year(month: u32, day: u32, published: NaiveDate) -> Option<NaiveDate> {
     None
 }
 
+/// A written-out day, with its year or the inferred one.
+fn day_month_year(
+    day: u32,
+    month: u32,
+    year: Option<regex::Match>,
+    p: NaiveDate,
+) -> Option<(DateMention, f32)> {
+    Some(match year {
+        Some(y) => (
+            DateMention::day(
+                NaiveDate::from_ymd_opt(y.as_str().parse().ok()?, month, day)?,
+                DateKind::Absolute,
+            ),
+            0.95,
+        ),
+        None => (
+            DateMention::day(infer_year(month, day, p)?, DateKind::Absolute),
+            0.85,
+        ),
+    })
+}
+
 fn month_window(year: i32, month: u32) -> Option<DateMention> {
     let first = NaiveDate::from_ymd_opt(year, month, 1)?;
     let next = if month == 12 {
@@ -225,42 +247,12 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // January 18, 2025 / Jan. 18 / January 18th
         rule(
             r"\b(MONTHS)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?",
-            |c, p| {
-                let (m, day) = (month_number(&c[1])?, c[2].parse().ok()?);
-                match c.get(3) {
-                    Some(y) => Some((
-                        DateMention::day(
-                            NaiveDate::from_ymd_opt(y.as_str().parse().ok()?, m, day)?,
-                            DateKind::Absolute,
-                        ),
-                        0.95,
-                    )),
-                    None => Some((
-                        DateMention::day(infer_year(m, day, p)?, DateKind::Absolute),
-                        0.85,
-                    )),
-                }
-            },
+            |c, p| day_month_year(c[2].parse().ok()?, month_number(&c[1])?, c.get(3), p),
         ),
         // 18 January 2025 / 18 janvier 2025 / 1er août / 4 août / 18th of January
         rule(
             r"\b(\d{1,2})(?:er|st|nd|rd|th)?\s+(?:of\s+)?(MONTHS)\b\.?(?:,?\s+(\d{4})\b)?",
-            |c, p| {
-                let (day, m) = (c[1].parse().ok()?, month_number(&c[2])?);
-                match c.get(3) {
-                    Some(y) => Some((
-                        DateMention::day(
-                            NaiveDate::from_ymd_opt(y.as_str().parse().ok()?, m, day)?,
-                            DateKind::Absolute,
-                        ),
-                        0.95,
-                    )),
-                    None => Some((
-                        DateMention::day(infer_year(m, day, p)?, DateKind::Absolute),
-                        0.85,
-                    )),
-                }
-            },
+            |c, p| day_month_year(c[1].parse().ok()?, month_number(&c[2])?, c.get(3), p),
         ),
         // March 2024 / mars 2024 / in March 2024
         rule(r"\b(MONTHS)\.?\s+(\d{4})\b", |c, _| {

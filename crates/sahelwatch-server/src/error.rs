@@ -96,6 +96,19 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// A request body that could not be read: over the route's limit (413,
+    /// with `too_large` as the message) or broken (400).
+    pub fn from_body(
+        e: axum::extract::rejection::BytesRejection,
+        too_large: impl FnOnce() -> String,
+    ) -> ApiError {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(Code::PayloadTooLarge, too_large())
+        } else {
+            ApiError::new(Code::InvalidBody, e.body_text())
+        }
+    }
+
     pub fn new(code: Code, message: impl Into<String>) -> ApiError {
         ApiError {
             message: message.into(),

@@ -4,18 +4,14 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::Request;
-use common::{Resp, user};
-use http_body_util::BodyExt;
+use common::{Resp, send_bytes, user};
 use sahelwatch_app::{App, NoProgress};
 use sahelwatch_core::Role;
-use sahelwatch_server::{AppState, router};
+use sahelwatch_server::AppState;
 use sahelwatch_store::conformance::TestDb;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 async fn post(
     state: &AppState,
@@ -24,31 +20,12 @@ async fn post(
     media: &str,
     body: Vec<u8>,
 ) -> Resp {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", media);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", media)];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
     }
-    let resp = router(state.clone())
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    send_bytes(state, "POST", uri, &headers, body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Resp, TestUser, get, send, user};
+use common::{Resp, TestUser, get, send, send_bytes, user};
 use http_body_util::BodyExt;
 use sahelwatch_app::{App, ImportOptions, NoProgress};
 use sahelwatch_core::{Marking, Role, Tlp};
@@ -117,32 +117,12 @@ async fn loaded(db: TestDb) -> Env {
 }
 
 async fn post(state: &AppState, u: Option<&TestUser>, uri: &str, media: &str, body: &[u8]) -> Resp {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", media)
-        .header("accept", TAXII);
-    if let Some(u) = u {
-        req = req.header("authorization", format!("Bearer {}", u.token));
+    let auth = u.map(|u| format!("Bearer {}", u.token));
+    let mut headers = vec![("content-type", media), ("accept", TAXII)];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
     }
-    let resp = router(state.clone())
-        .oneshot(req.body(Body::from(body.to_vec())).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    send_bytes(state, "POST", uri, &headers, body.to_vec()).await
 }
 
 async fn taxii(state: &AppState, u: Option<&TestUser>, uri: &str, accept: &str) -> Resp {

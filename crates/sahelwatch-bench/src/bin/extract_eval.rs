@@ -127,10 +127,8 @@ fn rows(dir: &Path) -> Result<Vec<Row>> {
 }
 
 fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (p1, p2) = (a.0.to_radians(), b.0.to_radians());
-    let dl = (b.1 - a.1).to_radians();
-    let h = ((p2 - p1) / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6371.0088 * h.sqrt().asin()
+    use geo::{Distance, Haversine, Point};
+    Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0)) / 1000.0
 }
 
 /// Does an extracted actor name match a UCDP side? UCDP says "Government of

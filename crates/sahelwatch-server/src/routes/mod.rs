@@ -52,3 +52,16 @@ pub fn split_query(
     let rest = serde_urlencoded::to_string(&rest).unwrap_or_default();
     Ok((picked, rest))
 }
+
+/// The media type of a request's body, without parameters ("text/plain"
+/// for "text/plain; charset=utf-8"); empty when absent.
+pub fn media_type(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+}

@@ -6,7 +6,7 @@ use crate::auth::User;
 use crate::error::{ApiError, Code};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -71,23 +71,14 @@ async fn extract(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<axum::Json<sahelwatch_app::reports::Extraction>, ApiError> {
     let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                Code::PayloadTooLarge,
-                format!(
-                    "the text is larger than the limit of {} bytes",
-                    sahelwatch_app::reports::DEFAULT_MAX_BYTES
-                ),
+        ApiError::from_body(e, || {
+            format!(
+                "the text is larger than the limit of {} bytes",
+                sahelwatch_app::reports::DEFAULT_MAX_BYTES
             )
-        } else {
-            ApiError::new(Code::InvalidBody, e.body_text())
-        }
+        })
     })?;
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let base = media.split(';').next().unwrap_or("").trim();
+    let base = super::media_type(&headers);
     let q: ExtractQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::new(Code::InvalidQueryParameter, e.to_string()))?;
     let (text, published, lang) = match base {

@@ -6,7 +6,7 @@ use crate::auth::User;
 use crate::error::{ApiError, Code};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use sahelwatch_app::StixImport;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -48,11 +48,7 @@ async fn import_bundle(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<axum::Json<StixImport>, ApiError> {
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let base = media.split(';').next().unwrap_or("").trim();
+    let base = super::media_type(&headers);
     if !matches!(base, "application/json" | "application/stix+json") {
         return Err(ApiError::new(
             Code::UnsupportedMediaType,
@@ -60,14 +56,9 @@ async fn import_bundle(
         ));
     }
     let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                Code::PayloadTooLarge,
-                format!("the bundle is larger than {} MiB", MAX_BUNDLE_BYTES >> 20),
-            )
-        } else {
-            ApiError::new(Code::InvalidBody, e.body_text())
-        }
+        ApiError::from_body(e, || {
+            format!("the bundle is larger than {} MiB", MAX_BUNDLE_BYTES >> 20)
+        })
     })?;
     let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(

@@ -394,26 +394,17 @@ async fn add_objects(
     let caller = check(caller, &headers)?;
     collection_id(&id)?;
     let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                Code::PayloadTooLarge,
-                format!(
-                    "the envelope is larger than {} MiB",
-                    MAX_ENVELOPE_BYTES >> 20
-                ),
+        ApiError::from_body(e, || {
+            format!(
+                "the envelope is larger than {} MiB",
+                MAX_ENVELOPE_BYTES >> 20
             )
-        } else {
-            ApiError::new(Code::InvalidBody, e.body_text())
-        }
+        })
     })?;
     let Viewer::User(p) = &caller.viewer else {
         return Err(ApiError::authentication_required().into());
     };
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let base = media.split(';').next().unwrap_or("").trim();
+    let base = super::media_type(&headers);
     if !matches!(base, "application/taxii+json" | "application/json") {
         return Err(ApiError::new(
             Code::UnsupportedMediaType,

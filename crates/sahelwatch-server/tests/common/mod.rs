@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use sahelwatch_app::App;
 use sahelwatch_core::accounts::NewUser;
@@ -32,7 +32,7 @@ impl Resp {
     }
 }
 
-/// Send a request through the router.
+/// Send a request through the router; a body is sent as JSON.
 pub async fn send(
     state: &AppState,
     method: &str,
@@ -40,17 +40,29 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Resp {
+    match body {
+        Some(b) => {
+            let mut h = headers.to_vec();
+            h.push(("content-type", "application/json"));
+            send_bytes(state, method, uri, &h, b.as_bytes().to_vec()).await
+        }
+        None => send_bytes(state, method, uri, headers, Vec::new()).await,
+    }
+}
+
+/// Send a request with a raw body (set its content-type in `headers`).
+pub async fn send_bytes(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Resp {
     let mut req = Request::builder().method(method).uri(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let req = match body {
-        Some(b) => req
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .expect("request");
+    let req = req.body(Body::from(body)).expect("request");
     let resp = router(state.clone()).oneshot(req).await.expect("response");
     let status = resp.status();
     let headers = resp.headers().clone();
