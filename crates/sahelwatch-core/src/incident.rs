@@ -249,7 +249,7 @@ pub fn round_coord(v: f64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tlp::Tlp;
 

@@ -17,6 +17,7 @@
 use crate::{Found, Span};
 use regex::Regex;
 use sahelwatch_core::SubEventType;
+use sahelwatch_core::report::CaseStepKind;
 use sahelwatch_core::text::{fold_mapped, source_span};
 use serde::Serialize;
 use std::sync::LazyLock;
@@ -169,7 +170,136 @@ pub struct EventsFound {
     pub fatalities: Option<u32>,
     /// For abductions.
     pub hostages: Option<Found<Hostages>>,
+    /// For kidnappings: the furthest step of the case the text tells of
+    /// (only when hostages are in question).
+    pub case_step: Option<Found<CaseStepKind>>,
+    /// Whether a ransom was paid, when the text says.
+    pub ransom_paid: Option<Found<bool>>,
 }
+
+/// Words that put hostages in question (folded prefixes).
+const HOSTAGE_CONTEXT: &[&str] = &[
+    "kidnap",
+    "abduct",
+    "hostage",
+    "captiv",
+    "otage",
+    "enlev",
+    "rapt",
+    "sequestr",
+    "ravisseur",
+    "captor",
+];
+
+/// Case-step cues (folded word prefixes), from the end of a case backwards:
+/// the first kind found in this order is the step a text tells of, since a
+/// release story also retells the abduction and the claim.
+const STEP_CUES: &[(CaseStepKind, &[&str])] = &[
+    (
+        CaseStepKind::Killed,
+        &[
+            "execut",
+            "beheaded",
+            "decapit",
+            "found dead",
+            "retrouve mort",
+            "retrouves morts",
+            "died in captivity",
+            "killed in captivity",
+            "mort en captivite",
+            "morts en captivite",
+            "assassine",
+        ],
+    ),
+    (
+        CaseStepKind::Rescued,
+        &[
+            "rescued",
+            "rescue operation",
+            "freed in a military",
+            "freed during a military",
+            "secouru",
+            "delivre",
+            "liberes lors d une operation",
+            "libere lors d une operation",
+            "liberes au cours d une operation",
+            "exfiltre",
+        ],
+    ),
+    (
+        CaseStepKind::Escaped,
+        &[
+            "escaped",
+            "managed to flee",
+            "fled their captors",
+            "fled his captors",
+            "evade",
+            "s est echappe",
+            "se sont echappe",
+            "ont fui leurs ravisseurs",
+            "a fui ses ravisseurs",
+        ],
+    ),
+    (
+        CaseStepKind::Released,
+        &[
+            "released",
+            "freed",
+            "set free",
+            "libere",
+            "relache",
+            "remis en liberte",
+            "retrouve la liberte",
+        ],
+    ),
+    (
+        CaseStepKind::ProofOfLife,
+        &[
+            "proof of life",
+            "preuve de vie",
+            "preuves de vie",
+            "appeared in a video",
+            "appears in a video",
+            "video showing",
+            "apparait dans une video",
+            "apparaissent dans une video",
+            "video montrant",
+        ],
+    ),
+    (
+        CaseStepKind::Negotiation,
+        &[
+            "negotiat",
+            "negocia",
+            "mediation",
+            "mediator",
+            "mediateur",
+            "ransom demand",
+            "demanded a ransom",
+            "demande de rancon",
+            "reclament une rancon",
+            "exige une rancon",
+        ],
+    ),
+    (
+        CaseStepKind::Claimed,
+        &["claimed responsibility", "claimed the", "revendiqu"],
+    ),
+];
+
+static RANSOM_PAID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:paid (?:a |the )?ransom|ransom (?:was|had been|has been) paid|ransom payment|rancon (?:a|aurait) ete (?:versee|payee)|contre (?:le versement d )?une rancon|moyennant (?:une )?rancon|versement d une rancon|paiement d une rancon)\b",
+    )
+    .expect("ransom pattern")
+});
+
+static RANSOM_NOT_PAID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:without (?:any |a )?ransom|no ransom (?:was|had been|has been) paid|without paying (?:a |any )?ransom|denied (?:paying|that a ransom)|sans (?:aucune |le versement d une |versement de )?rancon|aucune rancon|dementi (?:tout )?(?:paiement|versement))\b",
+    )
+    .expect("no-ransom pattern")
+});
 
 fn number(word: &str) -> Option<u32> {
     if let Ok(n) = word.parse::<u32>() {
@@ -499,11 +629,63 @@ pub fn extract(text: &str) -> EventsFound {
                 confidence: 0.75,
             })
         });
+    // Kidnap-case steps and ransom, when hostages are in question.
+    let hostage_context = HOSTAGE_CONTEXT.iter().any(|w| {
+        f.match_indices(w)
+            .any(|(at, _)| at == 0 || fb[at - 1] == b' ')
+    });
+    let word_at = |cue: &str| {
+        f.match_indices(cue)
+            .find(|(at, _)| *at == 0 || fb[*at - 1] == b' ')
+            .map(|(at, _)| at)
+    };
+    let case_step = if !hostage_context {
+        None
+    } else {
+        STEP_CUES
+            .iter()
+            .find_map(|(kind, cues)| {
+                cues.iter()
+                    .filter_map(|c| word_at(c).map(|at| (at, at + c.len())))
+                    .min()
+                    .map(|(a, b)| (*kind, a, b))
+            })
+            .map(|(kind, a, b)| Found {
+                value: kind,
+                span: span(a, b),
+                confidence: 0.7,
+            })
+            .or_else(|| {
+                event
+                    .as_ref()
+                    .filter(|e| {
+                        e.value.sub_event_type == SubEventType::AbductionForcedDisappearance
+                    })
+                    .map(|e| Found {
+                        value: CaseStepKind::Abducted,
+                        span: e.span.clone(),
+                        confidence: e.confidence,
+                    })
+            })
+    };
+    let ransom_paid = if !hostage_context {
+        None
+    } else {
+        let no = RANSOM_NOT_PAID.find(&f).map(|m| (false, m));
+        let yes = RANSOM_PAID.find(&f).map(|m| (true, m));
+        no.or(yes).map(|(paid, m)| Found {
+            value: paid,
+            span: span(m.start(), m.end()),
+            confidence: 0.7,
+        })
+    };
     EventsFound {
         event,
         deaths,
         fatalities,
         hostages,
+        case_step,
+        ransom_paid,
     }
 }
 
@@ -516,6 +698,78 @@ mod tests {
             .event
             .map(|e| e.value.sub_event_type.label().to_string())
             .unwrap_or_default()
+    }
+
+    fn step(text: &str) -> Option<(CaseStepKind, String)> {
+        extract(text).case_step.map(|s| (s.value, s.span.text))
+    }
+
+    #[test]
+    fn kidnap_case_steps_in_english_and_french() {
+        use CaseStepKind::*;
+        assert_eq!(
+            step("Gunmen kidnapped two Moroccan truck drivers near Téra on Saturday.").map(|s| s.0),
+            Some(Abducted)
+        );
+        assert_eq!(
+            step("JNIM claimed responsibility for the abduction of the two drivers."),
+            Some((Claimed, "claimed responsibility".into()))
+        );
+        assert_eq!(
+            step("Une vidéo montrant les deux otages a été publiée, une preuve de vie selon leurs proches.")
+                .map(|s| s.0),
+            Some(ProofOfLife)
+        );
+        assert_eq!(
+            step("Des négociations sont en cours pour la libération des otages marocains.")
+                .map(|s| s.0),
+            Some(Negotiation),
+            "'la libération des otages' names what is negotiated here, not a release"
+        );
+        assert_eq!(
+            step("The two Moroccan drivers kidnapped in January were released on Sunday.")
+                .map(|s| s.0),
+            Some(Released)
+        );
+        assert_eq!(
+            step("Les deux otages ont été libérés lors d'une opération de l'armée nigérienne.")
+                .map(|s| s.0),
+            Some(Rescued)
+        );
+        assert_eq!(
+            step("L'otage s'est échappé et a rejoint Tillabéri.").map(|s| s.0),
+            Some(Escaped)
+        );
+        assert_eq!(
+            step("The hostage was executed by his captors, the group said.").map(|s| s.0),
+            Some(Killed)
+        );
+        assert_eq!(
+            step("Soldiers were released from hospital after the attack."),
+            None
+        );
+    }
+
+    #[test]
+    fn whether_a_ransom_was_paid() {
+        let paid = |t: &str| extract(t).ransom_paid.map(|r| r.value);
+        assert_eq!(
+            paid("The hostages were freed after a ransom was paid, sources said."),
+            Some(true)
+        );
+        assert_eq!(
+            paid("Les otages ont été libérés contre une rançon."),
+            Some(true)
+        );
+        assert_eq!(
+            paid("Niamey said the hostages were released without any ransom."),
+            Some(false)
+        );
+        assert_eq!(
+            paid("Les otages ont été libérés sans rançon, selon le gouvernement."),
+            Some(false)
+        );
+        assert_eq!(paid("The hostages were released on Sunday."), None);
     }
 
     #[test]

@@ -459,10 +459,7 @@ fn tokens(text: &str) -> Vec<Token> {
     out
 }
 
-fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    use geo::{Distance, Haversine, Point};
-    Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0)) / 1000.0
-}
+use sahelwatch_core::fusion::distance_km as km;
 
 struct Mention {
     start: usize,

@@ -9,6 +9,9 @@ use crate::events::{self, EventsFound};
 use crate::lang::{self, Lang};
 use crate::places::{PlaceIndex, PlacesFound};
 use chrono::NaiveDate;
+use sahelwatch_core::Inter;
+use sahelwatch_core::fusion::distance_km;
+use sahelwatch_core::report::{ClaimedPlace, Claims};
 use serde::Serialize;
 
 /// Largest text accepted by default (bytes); a deployment may set another.
@@ -129,6 +132,94 @@ pub fn extract(
         places: found_places,
         events: events::extract(text),
         unlocated,
+    }
+}
+
+impl Extraction {
+    /// What the report claims about its event, from what was found: the
+    /// event date; the place (a road segment if one was named, else the
+    /// first of the most confident places); the type, deaths and hostages;
+    /// the perpetrator (the first armed non-state actor named, else the
+    /// first actor); the kidnap-case step and ransom.
+    pub fn claims(&self) -> Claims {
+        let date = self.event_date.and_then(|i| self.dates.get(i));
+        let place = if let Some(seg) = self.places.segments.first() {
+            let (a, b) = (&seg.value.from, &seg.value.to);
+            let half = distance_km((a.latitude, a.longitude), (b.latitude, b.longitude)) / 2.0;
+            Some(ClaimedPlace {
+                name: format!("{} - {}", a.name, b.name),
+                latitude: (a.latitude + b.latitude) / 2.0,
+                longitude: (a.longitude + b.longitude) / 2.0,
+                uncertainty_km: half + 5.0,
+                country: a.country.or(b.country),
+                admin1: a.admin1.clone(),
+                geonames_id: None,
+                segment: Some((a.name.clone(), b.name.clone())),
+            })
+        } else {
+            let best = self
+                .places
+                .places
+                .iter()
+                .map(|p| p.confidence)
+                .fold(0.0f32, f32::max);
+            self.places
+                .places
+                .iter()
+                .find(|p| p.confidence >= best - 0.15)
+                .map(|p| {
+                    let r = &p.value.place;
+                    ClaimedPlace {
+                        name: r.name.clone(),
+                        latitude: r.latitude,
+                        longitude: r.longitude,
+                        uncertainty_km: match r.feature_code.as_str() {
+                            "ADM1" | "PCLI" => 150.0,
+                            "ADM2" => 60.0,
+                            c if c.starts_with("PPL") => 5.0,
+                            _ => 15.0,
+                        },
+                        country: r.country,
+                        admin1: r.admin1.clone(),
+                        geonames_id: Some(r.id),
+                        segment: None,
+                    }
+                })
+        };
+        let armed = |i: Inter| {
+            matches!(
+                i,
+                Inter::RebelGroups | Inter::PoliticalMilitias | Inter::IdentityMilitias
+            )
+        };
+        let perpetrator = self
+            .actors
+            .iter()
+            .find(|a| armed(a.value.inter))
+            .or(self.actors.first())
+            .map(|a| a.value.name.clone());
+        let mut actors: Vec<String> = Vec::new();
+        for a in &self.actors {
+            if !actors.contains(&a.value.name) {
+                actors.push(a.value.name.clone());
+            }
+        }
+        let hostages = self.events.hostages.as_ref().map(|h| &h.value);
+        Claims {
+            event_date: date.map(|d| d.value.date),
+            date_earliest: date.map(|d| d.value.earliest),
+            date_latest: date.map(|d| d.value.latest),
+            place,
+            sub_event_type: self.events.event.as_ref().map(|e| e.value.sub_event_type),
+            fatalities: self.events.fatalities,
+            perpetrator,
+            actors,
+            hostages: hostages.and_then(|h| h.count),
+            hostage_nationality: hostages.and_then(|h| h.nationality.clone()),
+            hostage_occupation: hostages.and_then(|h| h.occupation.clone()),
+            case_step: self.events.case_step.as_ref().map(|s| s.value),
+            ransom_paid: self.events.ransom_paid.as_ref().map(|r| r.value),
+        }
     }
 }
 

@@ -899,6 +899,231 @@ pub async fn audit_chain_is_linear_and_verifiable(db: &TestDb) {
     );
 }
 
+pub async fn reports_links_and_cases_round_trip(db: &TestDb) {
+    use crate::{CaseRecord, CaseStepRecord, Decision, LinkStatus, ReportLink, ReportRecord};
+    use sahelwatch_core::report::{CaseDetails, CaseStepKind, ClaimedPlace, Claims};
+    use sahelwatch_core::{GroupId, UserId};
+    let s = &db.store;
+    let a = s.create_org("Reporter A").await.expect("org");
+    let g = s.create_group("Reports cell", a.id).await.expect("group");
+    let day = |t: &str| t.parse::<chrono::NaiveDate>().expect("date");
+    let claims = Claims {
+        event_date: Some(day("2025-01-18")),
+        date_earliest: Some(day("2025-01-17")),
+        date_latest: Some(day("2025-01-18")),
+        place: Some(ClaimedPlace {
+            name: "Téra".into(),
+            latitude: 14.0078,
+            longitude: 0.7531,
+            uncertainty_km: 5.0,
+            country: sahelwatch_core::CountryCode::parse("NE"),
+            admin1: Some("Tillabéri".into()),
+            geonames_id: Some(2439376),
+            segment: None,
+        }),
+        sub_event_type: Some(sahelwatch_core::SubEventType::AbductionForcedDisappearance),
+        hostages: Some(2),
+        hostage_nationality: Some("MA".into()),
+        case_step: Some(CaseStepKind::Abducted),
+        ransom_paid: Some(false),
+        ..Default::default()
+    };
+    let mut report = ReportRecord {
+        id: 0,
+        uid: uuid::Uuid::now_v7(),
+        marking: Marking {
+            owner: a.id,
+            tlp: Tlp::Amber,
+            sharing_group: Some(GroupId(g.id.0)),
+            author: None,
+            recipients: vec![],
+            coarsen: Default::default(),
+        },
+        source: "Actu Niger".into(),
+        title: Some("Deux chauffeurs enlevés".into()),
+        published: day("2025-01-19"),
+        lang: "fr".into(),
+        reliability: "C".parse().expect("grade"),
+        credibility: "3".parse().expect("grade"),
+        body: "Deux chauffeurs marocains ont été enlevés samedi près de Téra (ç, é, 😀).".into(),
+        claims: claims.clone(),
+        extraction: Some(serde_json::json!({"lang": "fr", "places": [{"span": {"start": 3}}]})),
+        unlocated: false,
+        filed_at: crate::now_micros(),
+    };
+    let before = s.counters().await.expect("counters");
+    let rid = s.create_report(&report).await.expect("create");
+    report.id = rid;
+    assert_eq!(
+        s.report_by_uid(report.uid).await.expect("get"),
+        Some(report.clone())
+    );
+    // A RED report with recipients and no extraction.
+    let red = ReportRecord {
+        uid: uuid::Uuid::now_v7(),
+        marking: Marking {
+            tlp: Tlp::Red,
+            sharing_group: None,
+            recipients: vec![UserId(3)],
+            ..report.marking.clone()
+        },
+        extraction: None,
+        claims: Claims::default(),
+        unlocated: true,
+        ..report.clone()
+    };
+    let red_id = s.create_report(&red).await.expect("create");
+    let all = s.reports(0, 10).await.expect("list");
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![rid, red_id]
+    );
+    assert_eq!(all[1].marking, red.marking);
+    assert!(all[1].extraction.is_none() && all[1].unlocated);
+    assert_eq!(s.reports(rid, 10).await.expect("page").len(), 1);
+    assert_eq!(
+        s.reports_by_ids(&[red_id, 999_999, rid])
+            .await
+            .expect("ids")
+            .len(),
+        2
+    );
+    assert!(
+        s.report_by_uid(uuid::Uuid::now_v7())
+            .await
+            .expect("get")
+            .is_none()
+    );
+    // An incident, a confirmed link, a case opened with its first step, in one decision.
+    let (inc, _) = s
+        .create_incident(
+            &full_incident("CASE1"),
+            &Marking::new(a.id, Tlp::Green),
+            (0.0, 0.0),
+        )
+        .await
+        .expect("incident");
+    let now = crate::now_micros();
+    let link = ReportLink {
+        report: rid,
+        incident: inc,
+        status: LinkStatus::Confirmed,
+        score: 0.93,
+        decided_by: None,
+        decided_at: now,
+    };
+    let case = CaseRecord {
+        id: 0,
+        uid: uuid::Uuid::now_v7(),
+        marking: report.marking.clone(),
+        incident: Some(inc),
+        report: rid,
+        abducted_on: day("2025-01-18"),
+        details: CaseDetails::of(&claims),
+        created_at: now,
+    };
+    let step = |case: i64, report: i64, kind, on: &str| CaseStepRecord {
+        id: 0,
+        case,
+        report,
+        kind,
+        on_date: day(on),
+        note: Some("note".into()),
+        added_by: None,
+        created_at: now,
+    };
+    let opened = s
+        .decide(Decision {
+            links: vec![link.clone()],
+            open_case: Some(case.clone()),
+            steps: vec![step(0, rid, CaseStepKind::Abducted, "2025-01-18")],
+        })
+        .await
+        .expect("decide")
+        .expect("a case was opened");
+    assert!(s.counters().await.expect("counters") != before);
+    assert_eq!(
+        s.links(Some(rid), None).await.expect("links"),
+        vec![link.clone()]
+    );
+    assert_eq!(s.links(None, Some(inc)).await.expect("links").len(), 1);
+    assert!(s.links(Some(red_id), None).await.expect("links").is_empty());
+    // A new decision on the same pair replaces it.
+    let rejected = ReportLink {
+        status: LinkStatus::Rejected,
+        ..link.clone()
+    };
+    s.decide(Decision {
+        links: vec![rejected.clone()],
+        ..Default::default()
+    })
+    .await
+    .expect("decide");
+    assert_eq!(
+        s.links(Some(rid), Some(inc)).await.expect("links"),
+        vec![rejected]
+    );
+    let back = s.case_by_uid(case.uid).await.expect("case").expect("found");
+    assert_eq!(
+        back,
+        CaseRecord {
+            id: opened,
+            ..case.clone()
+        }
+    );
+    assert_eq!(
+        s.case_by_incident(inc).await.expect("case").map(|c| c.id),
+        Some(opened)
+    );
+    assert_eq!(s.cases(0, 10).await.expect("cases").len(), 1);
+    // A second case on the same incident is a conflict, and writes nothing.
+    let dup = s
+        .decide(Decision {
+            links: vec![link.clone()],
+            open_case: Some(CaseRecord {
+                uid: uuid::Uuid::now_v7(),
+                ..case.clone()
+            }),
+            steps: vec![],
+        })
+        .await;
+    assert!(
+        matches!(dup, Err(crate::StoreError::Conflict(_))),
+        "{dup:?}"
+    );
+    assert_eq!(
+        s.links(Some(rid), Some(inc)).await.expect("links")[0].status,
+        LinkStatus::Rejected
+    );
+    // Later steps, kept in date order.
+    s.decide(Decision {
+        steps: vec![
+            step(opened, red_id, CaseStepKind::Released, "2025-06-01"),
+            step(opened, red_id, CaseStepKind::ProofOfLife, "2025-03-01"),
+        ],
+        ..Default::default()
+    })
+    .await
+    .expect("steps");
+    let steps = s.case_steps(&[opened]).await.expect("steps");
+    assert_eq!(
+        steps.iter().map(|x| x.kind).collect::<Vec<_>>(),
+        vec![
+            CaseStepKind::Abducted,
+            CaseStepKind::ProofOfLife,
+            CaseStepKind::Released
+        ]
+    );
+    assert_eq!(steps[0].report, rid);
+    assert_eq!(steps[2].on_date, day("2025-06-01"));
+    assert!(
+        s.case_steps(&[opened + 1000])
+            .await
+            .expect("none")
+            .is_empty()
+    );
+}
+
 /// Expand to one test per conformance check for a backend.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -915,7 +1140,8 @@ macro_rules! conformance_suite {
             concurrent_imports_serialise_and_index_sees_all,
             accounts_tokens_and_sessions,
             sharing_groups_and_markings,
-            audit_chain_is_linear_and_verifiable
+            audit_chain_is_linear_and_verifiable,
+            reports_links_and_cases_round_trip
         );
     };
     (@tests $make:expr; $($name:ident),+) => {

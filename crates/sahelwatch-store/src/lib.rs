@@ -21,9 +21,10 @@
 //! for, and its callers apply the viewer's rules before anything leaves.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sahelwatch_core::accounts::{ApiToken, NewUser, Session, SharingGroup, User};
 use sahelwatch_core::audit::{AuditEntry, AuditRecord};
+use sahelwatch_core::report::{CaseDetails, CaseStepKind, Claims, Credibility, Reliability};
 use sahelwatch_core::{GroupId, Incident, IncidentData, Marking, OrgId, Place, Role, Tlp, UserId};
 use sahelwatch_ingest::RowIssue;
 use sahelwatch_query::IndexRow;
@@ -235,6 +236,104 @@ pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
 /// Refused rows kept in the import record (the full list goes to the caller).
 pub const REFUSED_ROWS_KEPT: usize = 1000;
 
+/// A stored report. `uid` is chosen by the caller; `id` is the row id
+/// (ignored when creating).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRecord {
+    pub id: i64,
+    pub uid: Uuid,
+    /// Reports are never coarsened: their text names the place anyway.
+    pub marking: Marking,
+    pub source: String,
+    pub title: Option<String>,
+    pub published: NaiveDate,
+    pub lang: String,
+    pub reliability: Reliability,
+    pub credibility: Credibility,
+    pub body: String,
+    pub claims: Claims,
+    /// What the extraction found (absent for structured-only reports).
+    pub extraction: Option<serde_json::Value>,
+    pub unlocated: bool,
+    pub filed_at: DateTime<Utc>,
+}
+
+/// An analyst's decision on a report and an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkStatus {
+    /// The report tells of this incident: it corroborates it.
+    Confirmed,
+    /// It does not: the pair is no longer proposed.
+    Rejected,
+}
+
+impl LinkStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            LinkStatus::Confirmed => "confirmed",
+            LinkStatus::Rejected => "rejected",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<LinkStatus> {
+        match s {
+            "confirmed" => Ok(LinkStatus::Confirmed),
+            "rejected" => Ok(LinkStatus::Rejected),
+            _ => Err(StoreError::Corrupt(format!("link status '{s}'"))),
+        }
+    }
+}
+
+/// A report-incident decision; one per pair (a new decision replaces it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportLink {
+    pub report: i64,
+    pub incident: i64,
+    pub status: LinkStatus,
+    /// The match score when decided.
+    pub score: f64,
+    pub decided_by: Option<UserId>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A kidnap case, opened by a report (row ids).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub uid: Uuid,
+    pub marking: Marking,
+    pub incident: Option<i64>,
+    pub report: i64,
+    pub abducted_on: NaiveDate,
+    pub details: CaseDetails,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A step of a case, and the report it rests on (row ids).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseStepRecord {
+    pub id: i64,
+    pub case: i64,
+    pub report: i64,
+    pub kind: CaseStepKind,
+    pub on_date: NaiveDate,
+    pub note: Option<String>,
+    pub added_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What one decision writes, in one transaction: the link, and possibly a
+/// case opened and a step added.
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    pub links: Vec<ReportLink>,
+    pub open_case: Option<CaseRecord>,
+    /// Steps of an existing case (`case` set), or of the case opened here
+    /// (`case` 0).
+    pub steps: Vec<CaseStepRecord>,
+}
+
 /// Row counts, for start-up messages and health checks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StoreStats {
@@ -399,6 +498,36 @@ pub trait Store: Send + Sync + 'static {
     /// Entries with id > `after`, oldest first, optionally of one organisation.
     async fn audit(&self, org: Option<OrgId>, after: i64, limit: usize)
     -> Result<Vec<AuditRecord>>;
+
+    // --- reports, their links to incidents, kidnap cases ---
+
+    /// Store a report; returns its row id.
+    async fn create_report(&self, report: &ReportRecord) -> Result<i64>;
+
+    async fn report_by_uid(&self, uid: Uuid) -> Result<Option<ReportRecord>>;
+
+    /// Reports by row id; ids that do not exist are skipped.
+    async fn reports_by_ids(&self, ids: &[i64]) -> Result<Vec<ReportRecord>>;
+
+    /// Reports with row id > `after`, oldest first.
+    async fn reports(&self, after: i64, limit: usize) -> Result<Vec<ReportRecord>>;
+
+    /// Write a decision (links, a case opened, steps) in one transaction.
+    /// Returns the row id of the case opened, if any.
+    async fn decide(&self, decision: Decision) -> Result<Option<i64>>;
+
+    /// Links of a report, or of an incident.
+    async fn links(&self, report: Option<i64>, incident: Option<i64>) -> Result<Vec<ReportLink>>;
+
+    async fn case_by_uid(&self, uid: Uuid) -> Result<Option<CaseRecord>>;
+
+    async fn case_by_incident(&self, incident: i64) -> Result<Option<CaseRecord>>;
+
+    /// Cases with row id > `after`, oldest first.
+    async fn cases(&self, after: i64, limit: usize) -> Result<Vec<CaseRecord>>;
+
+    /// Steps of these cases, by date then row id.
+    async fn case_steps(&self, cases: &[i64]) -> Result<Vec<CaseStepRecord>>;
 }
 
 /// Open a store from a location: `postgres://...` or `postgresql://...` for

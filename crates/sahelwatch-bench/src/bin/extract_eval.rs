@@ -126,10 +126,7 @@ fn rows(dir: &Path) -> Result<Vec<Row>> {
     Ok(out)
 }
 
-fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    use geo::{Distance, Haversine, Point};
-    Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0)) / 1000.0
-}
+use sahelwatch_core::fusion::distance_km as km;
 
 /// Does an extracted actor name match a UCDP side? UCDP says "Government of
 /// Mali", ACLED "Military Forces of Mali"; "IS" and "JNIM" are both.

@@ -12,8 +12,9 @@ use crate::row::{
     SELECT_COLUMNS, coarse_columns,
 };
 use crate::{
-    Backend, Counters, ImportJob, ImportMsg, ImportOutcome, ImportRecord, Org, Result, Store,
-    StoreError, StoreStats, UserChange, refused_json, row,
+    Backend, CaseRecord, CaseStepRecord, Counters, Decision, ImportJob, ImportMsg, ImportOutcome,
+    ImportRecord, Org, ReportLink, ReportRecord, Result, Store, StoreError, StoreStats, UserChange,
+    refused_json, row,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -33,6 +34,7 @@ use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
 mod accounts;
+mod reports;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -1136,5 +1138,51 @@ impl Store for PgStore {
         limit: usize,
     ) -> Result<Vec<AuditRecord>> {
         self.audit_(org, after, limit).await
+    }
+
+    async fn create_report(&self, report: &ReportRecord) -> Result<i64> {
+        self.create_report_(report).await
+    }
+
+    async fn report_by_uid(&self, uid: Uuid) -> Result<Option<ReportRecord>> {
+        Ok(self.reports_where("uid = $1", &[&uid]).await?.pop())
+    }
+
+    async fn reports_by_ids(&self, ids: &[i64]) -> Result<Vec<ReportRecord>> {
+        self.reports_where("id = ANY($1) ORDER BY id", &[&ids])
+            .await
+    }
+
+    async fn reports(&self, after: i64, limit: usize) -> Result<Vec<ReportRecord>> {
+        self.reports_where("id > $1 ORDER BY id LIMIT $2", &[&after, &(limit as i64)])
+            .await
+    }
+
+    async fn decide(&self, decision: Decision) -> Result<Option<i64>> {
+        self.decide_(decision).await
+    }
+
+    async fn links(&self, report: Option<i64>, incident: Option<i64>) -> Result<Vec<ReportLink>> {
+        self.links_(report, incident).await
+    }
+
+    async fn case_by_uid(&self, uid: Uuid) -> Result<Option<CaseRecord>> {
+        Ok(self.cases_where("uid = $1", &[&uid]).await?.pop())
+    }
+
+    async fn case_by_incident(&self, incident: i64) -> Result<Option<CaseRecord>> {
+        Ok(self
+            .cases_where("incident_id = $1", &[&incident])
+            .await?
+            .pop())
+    }
+
+    async fn cases(&self, after: i64, limit: usize) -> Result<Vec<CaseRecord>> {
+        self.cases_where("id > $1 ORDER BY id LIMIT $2", &[&after, &(limit as i64)])
+            .await
+    }
+
+    async fn case_steps(&self, cases: &[i64]) -> Result<Vec<CaseStepRecord>> {
+        self.case_steps_(cases).await
     }
 }

@@ -10,8 +10,9 @@ use crate::row::{
     ids_json, list_from_json, list_json, map_from_json, map_json, ts_parse, ts_text,
 };
 use crate::{
-    Backend, Counters, ImportJob, ImportMsg, ImportOutcome, ImportRecord, Org, Result, Store,
-    StoreError, StoreStats, UserChange, refused_json,
+    Backend, CaseRecord, CaseStepRecord, Counters, Decision, ImportJob, ImportMsg, ImportOutcome,
+    ImportRecord, Org, ReportLink, ReportRecord, Result, Store, StoreError, StoreStats, UserChange,
+    refused_json,
 };
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 mod accounts;
+mod reports;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -1044,5 +1046,70 @@ impl Store for SqliteStore {
     ) -> Result<Vec<AuditRecord>> {
         self.blocking(move |c| accounts::audit(c, org, after, limit))
             .await
+    }
+
+    async fn create_report(&self, report: &ReportRecord) -> Result<i64> {
+        let report = report.clone();
+        self.blocking(move |c| reports::create_report(c, &report))
+            .await
+    }
+
+    async fn report_by_uid(&self, uid: Uuid) -> Result<Option<ReportRecord>> {
+        self.blocking(move |c| {
+            Ok(reports::reports_where(c, "uid = ?1", &[&uid.as_bytes().to_vec()])?.pop())
+        })
+        .await
+    }
+
+    async fn reports_by_ids(&self, ids: &[i64]) -> Result<Vec<ReportRecord>> {
+        let ids = ids.to_vec();
+        self.blocking(move |c| reports::reports_by_ids(c, &ids))
+            .await
+    }
+
+    async fn reports(&self, after: i64, limit: usize) -> Result<Vec<ReportRecord>> {
+        self.blocking(move |c| {
+            reports::reports_where(
+                c,
+                "id > ?1 ORDER BY id LIMIT ?2",
+                &[&after, &(limit as i64)],
+            )
+        })
+        .await
+    }
+
+    async fn decide(&self, decision: Decision) -> Result<Option<i64>> {
+        self.blocking(move |c| reports::decide(c, decision)).await
+    }
+
+    async fn links(&self, report: Option<i64>, incident: Option<i64>) -> Result<Vec<ReportLink>> {
+        self.blocking(move |c| reports::links(c, report, incident))
+            .await
+    }
+
+    async fn case_by_uid(&self, uid: Uuid) -> Result<Option<CaseRecord>> {
+        self.blocking(move |c| reports::case_one(c, "uid = ?1", &[&uid.as_bytes().to_vec()]))
+            .await
+    }
+
+    async fn case_by_incident(&self, incident: i64) -> Result<Option<CaseRecord>> {
+        self.blocking(move |c| reports::case_one(c, "incident_id = ?1", &[&incident]))
+            .await
+    }
+
+    async fn cases(&self, after: i64, limit: usize) -> Result<Vec<CaseRecord>> {
+        self.blocking(move |c| {
+            reports::cases_where(
+                c,
+                "id > ?1 ORDER BY id LIMIT ?2",
+                &[&after, &(limit as i64)],
+            )
+        })
+        .await
+    }
+
+    async fn case_steps(&self, cases: &[i64]) -> Result<Vec<CaseStepRecord>> {
+        let cases = cases.to_vec();
+        self.blocking(move |c| reports::case_steps(c, &cases)).await
     }
 }
