@@ -15,8 +15,10 @@
 mod admin;
 mod audit;
 pub mod auth;
+pub mod cases;
 mod error;
 mod export;
+pub mod fusion;
 mod import;
 mod query;
 pub mod reports;

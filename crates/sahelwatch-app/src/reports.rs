@@ -9,7 +9,7 @@ use sahelwatch_extract::places::PlaceIndex;
 use sahelwatch_extract::report::{self, TextError};
 use std::sync::Arc;
 
-pub use sahelwatch_extract::report::{DEFAULT_MAX_BYTES, Extraction};
+pub use sahelwatch_extract::report::{DEFAULT_MAX_BYTES, Extraction, text_of};
 
 impl App {
     /// The gazetteer's place index for extraction (built once per gazetteer

@@ -75,6 +75,13 @@ pub fn same_actor(a: &str, b: &str) -> bool {
     !a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a))
 }
 
+/// "Gunmen", "Unidentified Armed Group": no one in particular, so no
+/// disagreement with a named perpetrator.
+pub fn is_unidentified(actor: &str) -> bool {
+    let a = fold(actor);
+    a.starts_with("unidentified") || a.starts_with("unknown")
+}
+
 /// How one report matches one incident. Each factor is 0..1; the score is
 /// their product, so one clear mismatch (a week apart, 100 km away, another
 /// kind of event) is enough to rule a pair out.
@@ -88,7 +95,8 @@ pub struct MatchScore {
     /// Same sub-event type 1; same event type 0.5; other political violence
     /// 0.25; otherwise 0.05; 0.6 when the report gives no type.
     pub kind: f64,
-    /// Same perpetrator 1; different 0.5; unknown on either side 0.9.
+    /// Same perpetrator 1; different 0.5; unknown or unidentified on
+    /// either side 0.9.
     pub actor: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_km: Option<f64>,
@@ -135,7 +143,7 @@ pub fn score(c: &Claims, published: NaiveDate, inc: &IncidentData) -> MatchScore
     };
     let kind = kind_factor(c.sub_event_type, inc.sub_event_type);
     let actor = match (&c.perpetrator, &inc.actors.actor1) {
-        (Some(p), Some(_)) => {
+        (Some(p), Some(_)) if !is_unidentified(p) => {
             if inc.actors.names().any(|n| same_actor(p, n)) {
                 1.0
             } else {
@@ -342,7 +350,7 @@ pub fn versions<R: Clone>(
     out.extend(keyed(
         Attribute::Perpetrator,
         record.actors.actor1.clone(),
-        &|c| c.perpetrator.clone(),
+        &|c| c.perpetrator.clone().filter(|p| !is_unidentified(p)),
         &same_actor,
     ));
     out.extend(keyed(

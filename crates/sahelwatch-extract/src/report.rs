@@ -10,7 +10,7 @@ use crate::lang::{self, Lang};
 use crate::places::{PlaceIndex, PlacesFound};
 use chrono::NaiveDate;
 use sahelwatch_core::Inter;
-use sahelwatch_core::fusion::distance_km;
+use sahelwatch_core::fusion::{distance_km, is_unidentified};
 use sahelwatch_core::report::{ClaimedPlace, Claims};
 use serde::Serialize;
 
@@ -139,8 +139,8 @@ impl Extraction {
     /// What the report claims about its event, from what was found: the
     /// event date; the place (a road segment if one was named, else the
     /// first of the most confident places); the type, deaths and hostages;
-    /// the perpetrator (the first armed non-state actor named, else the
-    /// first actor); the kidnap-case step and ransom.
+    /// the perpetrator (the first named armed non-state actor, else an
+    /// unidentified one, else the first actor); the kidnap-case step and ransom.
     pub fn claims(&self) -> Claims {
         let date = self.event_date.and_then(|i| self.dates.get(i));
         let place = if let Some(seg) = self.places.segments.first() {
@@ -192,10 +192,13 @@ impl Extraction {
                 Inter::RebelGroups | Inter::PoliticalMilitias | Inter::IdentityMilitias
             )
         };
+        let named = |a: &&Found<ActorMention>| !is_unidentified(&a.value.name);
         let perpetrator = self
             .actors
             .iter()
+            .filter(named)
             .find(|a| armed(a.value.inter))
+            .or(self.actors.iter().find(|a| armed(a.value.inter)))
             .or(self.actors.first())
             .map(|a| a.value.name.clone());
         let mut actors: Vec<String> = Vec::new();

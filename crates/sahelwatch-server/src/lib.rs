@@ -88,7 +88,8 @@ impl utoipa::Modify for SecuritySchemes {
     tags(
         (name = "incidents", description = "Security incidents in the ACLED vocabulary"),
         (name = "places", description = "The GeoNames gazetteer"),
-        (name = "reports", description = "Report texts: what they say (extraction)"),
+        (name = "reports", description = "Reports: filing, extraction, fusion into incidents, corroboration and contradictions"),
+        (name = "cases", description = "Kidnap cases and their steps"),
         (name = "auth", description = "Signing in, sessions, who am I"),
         (name = "accounts", description = "Organisations, users, API tokens, sharing groups, audit log"),
         (name = "system", description = "Service state"),

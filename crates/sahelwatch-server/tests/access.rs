@@ -86,6 +86,9 @@ struct World {
     app: Arc<App>,
     users: Vec<TestUser>,
     items: Vec<Item>,
+    /// Reports with their own random markings (coarsen exact), and the
+    /// incident each was confirmed on, if any.
+    reports: Vec<(Item, Option<Uuid>)>,
 }
 
 async fn world(db: TestDb, seed: u64, n_items: usize) -> World {
@@ -214,11 +217,95 @@ async fn world(db: TestDb, seed: u64, n_items: usize) -> World {
             country: country.into(),
         });
     }
+    // Reports on half the incidents, filed by a random organisation under a
+    // random marking, confirmed on the incident when the filer sees it.
+    let mut reports = Vec::new();
+    for (k, inc) in items.iter().enumerate() {
+        if !rng.random_bool(0.5) {
+            continue;
+        }
+        let owner_idx = rng.random_range(0..orgs.len());
+        let filer = &users[owner_idx * 2];
+        let tlp = Tlp::ALL[rng.random_range(0..5)];
+        let own_groups: Vec<&(Uuid, Vec<OrgId>)> = groups
+            .iter()
+            .filter(|(_, m)| m.contains(&orgs[owner_idx].id))
+            .collect();
+        let group = (tlp == Tlp::Amber && !own_groups.is_empty() && rng.random_bool(0.7))
+            .then(|| own_groups[rng.random_range(0..own_groups.len())].clone());
+        let recipients: Vec<Uuid> = if tlp == Tlp::Red {
+            users
+                .iter()
+                .filter(|_| rng.random_bool(0.3))
+                .map(|u| u.uid)
+                .collect()
+        } else {
+            vec![]
+        };
+        let claims: sahelwatch_core::Claims = serde_json::from_value(serde_json::json!({
+            "event_date": (NaiveDate::from_ymd_opt(2024, 1, 1).expect("date")
+                + chrono::Duration::days(k as i64)).to_string(),
+            "fatalities": rng.random_range(0..10),
+            "place": {"name": format!("Village {k}"), "latitude": inc.exact.0,
+                      "longitude": inc.exact.1, "uncertainty_km": 5.0, "country": inc.country},
+        }))
+        .expect("claims");
+        let filed = app
+            .file_report(
+                &filer.principal,
+                sahelwatch_app::fusion::NewReport {
+                    source: format!("Source {}", rng.random_range(0..5)),
+                    title: None,
+                    published: NaiveDate::from_ymd_opt(2025, 1, 1).expect("date"),
+                    lang: None,
+                    reliability: "B".parse().expect("grade"),
+                    credibility: "3".parse().expect("grade"),
+                    text: None,
+                    claims: Some(claims),
+                    marking: MarkingInput {
+                        tlp,
+                        sharing_group: group.as_ref().map(|g| g.0),
+                        recipients: recipients.clone(),
+                        coarsen: Coarsen::Exact,
+                    },
+                },
+            )
+            .await
+            .expect("file");
+        let linked = if may_see(inc, Some(filer)) {
+            app.decide(
+                &filer.principal,
+                filed.report.id,
+                inc.id,
+                sahelwatch_app::fusion::Verdict::Confirm,
+            )
+            .await
+            .expect("confirm");
+            Some(inc.id)
+        } else {
+            None
+        };
+        reports.push((
+            Item {
+                id: filed.report.id,
+                owner: orgs[owner_idx].id,
+                tlp,
+                group_members: group.map(|g| g.1).unwrap_or_default(),
+                author: filer.uid,
+                recipients,
+                coarsen: Coarsen::Exact,
+                exact: inc.exact,
+                country: inc.country.clone(),
+            },
+            linked,
+        ));
+    }
     World {
         _db: db,
         app,
         users,
         items,
+        reports,
     }
 }
 
@@ -570,6 +657,89 @@ async fn check_every_path(w: &World, state: &AppState, viewer: Option<&TestUser>
         want_at,
         "live stream for {who}"
     );
+
+    check_reports(w, state, viewer).await;
+}
+
+/// Reports: the list (every page), each report by id (invisible ones exactly
+/// like absent ones), the links a report shows, and the reports that
+/// corroborate each visible incident.
+async fn check_reports(w: &World, state: &AppState, viewer: Option<&TestUser>) {
+    let token = viewer.map(|u| u.token.as_str());
+    let who = viewer
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| "anonymous".into());
+    let want: BTreeSet<Uuid> = w
+        .reports
+        .iter()
+        .filter(|(r, _)| may_see(r, viewer))
+        .map(|(r, _)| r.id)
+        .collect();
+    let mut got = BTreeSet::new();
+    let mut uri = "/api/v1/reports?limit=7".to_string();
+    loop {
+        let r = get(state, token, &uri).await;
+        assert_eq!(r.status, 200, "reports for {who}: {}", r.text());
+        let page = r.json();
+        for it in page["items"].as_array().expect("items") {
+            got.insert(Uuid::parse_str(it["id"].as_str().expect("id")).expect("uuid"));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("/api/v1/reports?limit=7&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(got, want, "report list for {who}");
+    let absent = get(state, token, &format!("/api/v1/reports/{}", Uuid::new_v4())).await;
+    for (rep, linked) in &w.reports {
+        let r = get(state, token, &format!("/api/v1/reports/{}", rep.id)).await;
+        if may_see(rep, viewer) {
+            assert_eq!(r.status, 200, "{who} should see report {}", rep.id);
+            let links: Vec<Uuid> = r.json()["links"]
+                .as_array()
+                .expect("links")
+                .iter()
+                .map(|l| Uuid::parse_str(l["incident"].as_str().expect("id")).expect("uuid"))
+                .collect();
+            let want_links: Vec<Uuid> = linked
+                .iter()
+                .filter(|i| w.items.iter().any(|x| x.id == **i && may_see(x, viewer)))
+                .copied()
+                .collect();
+            assert_eq!(links, want_links, "links of {} for {who}", rep.id);
+        } else {
+            assert_eq!(
+                (r.status, r.body.clone()),
+                (absent.status, absent.body.clone()),
+                "{who} must not see report {}",
+                rep.id
+            );
+        }
+    }
+    for item in w.items.iter().filter(|i| may_see(i, viewer)) {
+        let r = get(
+            state,
+            token,
+            &format!("/api/v1/incidents/{}/reports", item.id),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let body = r.json();
+        let got: BTreeSet<Uuid> = body["reports"]
+            .as_array()
+            .expect("reports")
+            .iter()
+            .map(|x| Uuid::parse_str(x["id"].as_str().expect("id")).expect("uuid"))
+            .collect();
+        let want: BTreeSet<Uuid> = w
+            .reports
+            .iter()
+            .filter(|(r, l)| *l == Some(item.id) && may_see(r, viewer))
+            .map(|(r, _)| r.id)
+            .collect();
+        assert_eq!(got, want, "corroborating reports of {} for {who}", item.id);
+        assert_eq!(body["corroboration"]["reports"], want.len());
+    }
 }
 
 async fn every_user_sees_exactly_what_the_rules_allow(db: TestDb, seed: u64) {

@@ -239,6 +239,43 @@ pub enum ReportWhat {
     /// actors, places and road segments, event type, deaths, hostages, each
     /// with its span and confidence.
     Extract(ReportExtractArgs),
+    /// File a report: its text is read (as `extract` does), stored with its
+    /// grades and marking, and the incidents it may tell of are listed with
+    /// their match scores.
+    Add(ReportAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportAddArgs {
+    /// The text (UTF-8), or - for standard input.
+    #[arg(long)]
+    pub file: String,
+    /// The outlet or partner it comes from.
+    #[arg(long)]
+    pub source: String,
+    /// Publication date (YYYY-MM-DD): relative dates resolve against it.
+    #[arg(long)]
+    pub published: String,
+    /// Source reliability, A (completely reliable) to F (cannot be judged).
+    #[arg(long)]
+    pub reliability: String,
+    /// Information credibility, 1 (confirmed) to 6 (cannot be judged).
+    #[arg(long)]
+    pub credibility: String,
+    /// en or fr (detected when absent).
+    #[arg(long)]
+    pub lang: Option<String>,
+    #[arg(long)]
+    pub title: Option<String>,
+    /// TLP 2.0 marking: CLEAR, GREEN, AMBER (the organisation only), AMBER+STRICT, RED.
+    #[arg(long, default_value = "AMBER")]
+    pub tlp: String,
+    /// Owner organisation (created if missing). Default: the configured organisation.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Print the report and its candidates as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -181,6 +181,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode> {
         Command::Audit(cmd) => audit(cmd.what, config).await,
         Command::Report(cmd) => match cmd.what {
             cli::ReportWhat::Extract(args) => report_extract(args, config).await,
+            cli::ReportWhat::Add(args) => report_add(args, config).await,
         },
     }
 }
@@ -656,14 +657,144 @@ async fn places(args: cli::PlaceArgs, config: Config) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn report_extract(args: cli::ReportExtractArgs, config: Config) -> Result<ExitCode> {
-    let bytes = if args.file == "-" {
+/// The bytes of a file argument, or of standard input for `-`.
+fn read_input(file: &str) -> Result<Vec<u8>> {
+    if file == "-" {
         let mut b = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
-        b
+        Ok(b)
     } else {
-        std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file))?
+        std::fs::read(file).with_context(|| format!("cannot read {file}"))
+    }
+}
+
+async fn report_add(args: cli::ReportAddArgs, config: Config) -> Result<ExitCode> {
+    let bytes = read_input(&args.file)?;
+    let text = match sahelwatch_app::reports::text_of(
+        &bytes,
+        sahelwatch_app::reports::DEFAULT_MAX_BYTES,
+    ) {
+        Ok(t) => t.to_string(),
+        Err(e) => {
+            eprintln!("{}: {e}; nothing was stored", args.file);
+            return Ok(ExitCode::FAILURE);
+        }
     };
+    let mut errors = Vec::new();
+    let published = chrono::NaiveDate::parse_from_str(&args.published, "%Y-%m-%d")
+        .map_err(|_| {
+            errors.push(format!(
+                "--published '{}': expected YYYY-MM-DD",
+                args.published
+            ))
+        })
+        .ok();
+    let reliability = args
+        .reliability
+        .parse::<sahelwatch_core::Reliability>()
+        .map_err(|e| errors.push(format!("--reliability: {e}")))
+        .ok();
+    let credibility = args
+        .credibility
+        .parse::<sahelwatch_core::Credibility>()
+        .map_err(|e| errors.push(format!("--credibility: {e}")))
+        .ok();
+    let tlp = App::parse_tlp(&args.tlp)
+        .map_err(|e| errors.push(format!("--tlp: {e}")))
+        .ok();
+    let (Some(published), Some(reliability), Some(credibility), Some(tlp), true) =
+        (published, reliability, credibility, tlp, errors.is_empty())
+    else {
+        bail!("{}", errors.join("\n"));
+    };
+    let app = open(&config).await?;
+    let org = app
+        .ensure_org(args.org.as_deref().unwrap_or(&config.organisation))
+        .await?;
+    let input = sahelwatch_app::fusion::NewReport {
+        source: args.source,
+        title: args.title,
+        published,
+        lang: args.lang,
+        reliability,
+        credibility,
+        text: Some(text),
+        claims: None,
+        marking: sahelwatch_app::MarkingInput {
+            tlp,
+            sharing_group: None,
+            recipients: vec![],
+            coarsen: Default::default(),
+        },
+    };
+    let filed = match app.file_report_local(org.id, input).await {
+        Ok(f) => f,
+        Err(err) => {
+            eprintln!("{}: {err}; nothing was stored", args.file);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&filed)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = &filed.report;
+    let c = &r.claims;
+    println!(
+        "report {} filed for {} (TLP:{}, {}{})",
+        r.id,
+        org.name,
+        r.tlp,
+        r.reliability,
+        r.credibility.get()
+    );
+    println!(
+        "  date: {}   type: {}   place: {}",
+        c.event_date.map_or("-".to_string(), |d| d.to_string()),
+        c.sub_event_type.map_or("-", |t| t.label()),
+        c.place.as_ref().map_or("unlocated", |p| p.name.as_str()),
+    );
+    if let Some(p) = &c.perpetrator {
+        println!("  perpetrator: {p}");
+    }
+    if let Some(f) = c.fatalities {
+        println!("  fatalities: {f}");
+    }
+    if let Some(h) = c.hostages {
+        println!(
+            "  hostages: {h} {} {}",
+            c.hostage_nationality.as_deref().unwrap_or("-"),
+            c.hostage_occupation.as_deref().unwrap_or("-")
+        );
+    }
+    if let Some(s) = c.case_step {
+        println!("  kidnap case step: {}", s.label());
+    }
+    if filed.candidates.is_empty() {
+        println!("No candidate incident.");
+    } else {
+        println!("Candidate incidents (score: time x place x kind x actor):");
+        for k in &filed.candidates {
+            let d = &k.incident.data;
+            println!(
+                "  {:.2}  {}  {}  {}  {}  ({} days apart{})",
+                k.score.score,
+                k.incident.id,
+                d.event_date,
+                d.sub_event_type.label(),
+                d.location.place.as_deref().unwrap_or("-"),
+                k.score.days_apart,
+                k.score
+                    .distance_km
+                    .map_or(String::new(), |km| format!(", {km} km"))
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn report_extract(args: cli::ReportExtractArgs, config: Config) -> Result<ExitCode> {
+    let bytes = read_input(&args.file)?;
     let Ok(published) = chrono::NaiveDate::parse_from_str(&args.published, "%Y-%m-%d") else {
         bail!("--published '{}': expected YYYY-MM-DD", args.published);
     };

@@ -496,3 +496,86 @@ fn report_extract_reads_a_text_file_and_refuses_bad_ones() {
         stderr(&o)
     );
 }
+
+#[test]
+fn report_add_files_a_report_against_the_starter_data_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = sw(d, &["import", "starter"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A real UCDP sample event: JNIM killed 19 civilians in Dibilou (BF) on 2019-07-25.
+    std::fs::write(
+        d.join("article.txt"),
+        "Dix-neuf civils ont été tués jeudi soir dans une attaque d'hommes armés contre le village de Dibilou, dans la province du Sanmatenga au Burkina Faso, selon le gouverneur.",
+    )
+    .unwrap();
+    let args = |file: &'static str| {
+        vec![
+            "report",
+            "add",
+            "--file",
+            file,
+            "--source",
+            "Burkina24",
+            "--published",
+            "2019-07-27",
+            "--reliability",
+            "B",
+            "--credibility",
+            "2",
+            "--tlp",
+            "GREEN",
+        ]
+    };
+    let o = sw(d, &args("article.txt"));
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    for line in [
+        "filed for sahelwatch (TLP:GREEN, B2)",
+        "date: 2019-07-25   type: Attack",
+        "fatalities: 19",
+        "2019-07-25  Attack  Dibilou village  (0 days apart",
+    ] {
+        assert!(out.contains(line), "missing '{line}' in:\n{out}");
+    }
+    let mut json_args = args("article.txt");
+    json_args.push("--json");
+    let v: serde_json::Value = serde_json::from_slice(&sw(d, &json_args).stdout).expect("json");
+    assert_eq!(v["report"]["reliability"], "B");
+    assert!(v["candidates"][0]["score"]["score"].as_f64().unwrap() > 0.5);
+    // Bad grades and dates are named, all at once; bad texts are refused.
+    let o = sw(
+        d,
+        &[
+            "report",
+            "add",
+            "--file",
+            "article.txt",
+            "--source",
+            "X",
+            "--published",
+            "2019-02-30",
+            "--reliability",
+            "G",
+            "--credibility",
+            "0",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    for what in [
+        "--published '2019-02-30'",
+        "--reliability: 'G'",
+        "--credibility: 0",
+    ] {
+        assert!(err.contains(what), "missing '{what}' in:\n{err}");
+    }
+    std::fs::write(d.join("latin1.txt"), b"Attaque \xe0 Dori").unwrap();
+    let o = sw(d, &args("latin1.txt"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("offset 8") && stderr(&o).contains("nothing was stored"));
+    std::fs::write(d.join("empty.txt"), b"  \n").unwrap();
+    let o = sw(d, &args("empty.txt"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+}
