@@ -9,9 +9,17 @@ use sahelwatch_extract::places::PlaceIndex;
 use sahelwatch_extract::report::{self, TextError};
 use std::sync::Arc;
 
+pub use sahelwatch_extract::actors::ActorDictionary;
 pub use sahelwatch_extract::report::{DEFAULT_MAX_BYTES, Extraction, text_of};
 
 impl App {
+    /// Use this actor dictionary for report extraction (the bundled one
+    /// extended by configuration).
+    pub fn with_actors(mut self, actors: ActorDictionary) -> App {
+        self.actors = Arc::new(actors);
+        self
+    }
+
     /// The gazetteer's place index for extraction (built once per gazetteer
     /// version, off the async threads).
     pub async fn place_index(&self) -> Result<Arc<PlaceIndex>, AppError> {

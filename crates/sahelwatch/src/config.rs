@@ -24,6 +24,10 @@ pub struct FileConfig {
     pub public_api: Option<bool>,
     pub secure_cookies: Option<bool>,
     pub trust_forwarded_for: Option<bool>,
+    /// A TOML file of actors that extends the bundled dictionary of report
+    /// extraction (same shape as `crates/sahelwatch-extract/data/actors.toml`);
+    /// a relative path is relative to the configuration file.
+    pub actors_file: Option<PathBuf>,
 }
 
 /// Where a value came from, for error messages.
@@ -88,6 +92,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
+    /// The extra actors of `actors_file` (checked when the configuration
+    /// is read), as TOML text.
+    pub extra_actors: Option<String>,
 }
 
 pub const DEFAULT_DATABASE: &str = "sahelwatch.db";
@@ -186,7 +193,29 @@ impl Config {
             false,
         )
         .value;
+        let extra_actors = match (&file.actors_file, &path) {
+            (Some(f), Some(cfg)) => {
+                let f = cfg.parent().unwrap_or(Path::new(".")).join(f);
+                let text = std::fs::read_to_string(&f).with_context(|| {
+                    format!(
+                        "actors_file = '{}' (from {}): cannot read it",
+                        f.display(),
+                        cfg.display()
+                    )
+                })?;
+                sahelwatch_app::reports::ActorDictionary::with_extra(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "actors_file = '{}' (from {}): {e}",
+                        f.display(),
+                        cfg.display()
+                    )
+                })?;
+                Some(text)
+            }
+            _ => None,
+        };
         Ok(Config {
+            extra_actors,
             public_api,
             secure_cookies,
             trust_forwarded_for,
@@ -208,6 +237,45 @@ mod tests {
         let p = dir.join("sw.toml");
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn an_actors_file_extends_the_dictionary_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("extra.toml"),
+            "[[actor]]\nname = \"Katiba Serma\"\ninter = 2\naliases = [\"Katiba Serma\"]\n",
+        )
+        .unwrap();
+        let p = write(dir.path(), "actors_file = \"extra.toml\"\n");
+        let c = Config::resolve(&LowArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        let dict = sahelwatch_app::reports::ActorDictionary::with_extra(
+            c.extra_actors.as_deref().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            dict.extract("La Katiba Serma a attaqué.")[0].value.name,
+            "Katiba Serma"
+        );
+        std::fs::write(dir.path().join("extra.toml"), "[[actor]]\nname = 3\n").unwrap();
+        let e = Config::resolve(&LowArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("actors_file") && e.contains("extra.toml"), "{e}");
+        std::fs::write(&p, "actors_file = \"missing.toml\"\n").unwrap();
+        let e = Config::resolve(&LowArgs {
+            config: Some(p),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("missing.toml"), "{e:#}");
     }
 
     #[test]

@@ -144,7 +144,11 @@ async fn open(config: &Config) -> Result<Arc<App>> {
     let store = sahelwatch_store::open(&config.database)
         .await
         .with_context(|| format!("cannot open the database {}", describe_db(&config.database)))?;
-    Ok(Arc::new(App::new(store)))
+    let mut app = App::new(store);
+    if let Some(extra) = &config.extra_actors {
+        app = app.with_actors(sahelwatch_app::reports::ActorDictionary::with_extra(extra)?);
+    }
+    Ok(Arc::new(app))
 }
 
 fn describe_db(location: &str) -> String {
