@@ -92,13 +92,14 @@ fn require_admin(p: &Principal) -> Result<(), AppError> {
     }
 }
 
-fn require_writer(p: &Principal) -> Result<(), AppError> {
+/// Analysts and admins may write; `what` says what was refused.
+pub(crate) fn require_writer(p: &Principal, what: &str) -> Result<(), AppError> {
     if p.role.can_write() {
         Ok(())
     } else {
-        Err(AppError::Forbidden(
-            "only analysts and admins may change incidents".into(),
-        ))
+        Err(AppError::Forbidden(format!(
+            "only analysts and admins may {what}"
+        )))
     }
 }
 
@@ -497,7 +498,7 @@ impl App {
         data: IncidentData,
         marking: &MarkingInput,
     ) -> Result<Incident, AppError> {
-        require_writer(by)?;
+        require_writer(by, "change incidents")?;
         let errors = data.validate();
         if !errors.is_empty() {
             return Err(AppError::BadRequest(
@@ -527,7 +528,7 @@ impl App {
             .incident_with_row(&viewer, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        require_writer(by)?;
+        require_writer(by, "change incidents")?;
         if inc.marking.owner != by.org {
             return Err(AppError::Forbidden(
                 "only the owner organisation may change an incident's marking".into(),
@@ -553,7 +554,7 @@ impl App {
             .incident_with_row(&viewer, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        require_writer(by)?;
+        require_writer(by, "change incidents")?;
         if inc.marking.owner != by.org {
             return Err(AppError::Forbidden(
                 "only the owner organisation may delete an incident".into(),

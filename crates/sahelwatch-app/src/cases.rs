@@ -7,7 +7,8 @@
 //! and days held are computed from those steps, so nothing they may not see
 //! shows through.
 
-use crate::fusion::{ReportRef, require_writer};
+use crate::admin::require_writer;
+use crate::fusion::ReportRef;
 use crate::views::OrgRef;
 use crate::{App, AppError, ParamError};
 use chrono::{DateTime, NaiveDate, Utc};

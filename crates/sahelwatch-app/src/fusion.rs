@@ -12,6 +12,7 @@
 //! no count reveals a report they may not. Scores against an incident the
 //! viewer sees coarsened are computed on the coarsened position.
 
+use crate::admin::require_writer;
 use crate::views::{GroupRef, OrgRef};
 use crate::{App, AppError, IncidentView, MarkingInput, ParamError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -186,16 +187,6 @@ pub struct ReportQuery {
     pub cursor: Option<String>,
     /// 1..500, default 100.
     pub limit: Option<usize>,
-}
-
-pub(crate) fn require_writer(p: &Principal, what: &str) -> Result<(), AppError> {
-    if p.role.can_write() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "only analysts and admins may {what}"
-        )))
-    }
 }
 
 /// Store pages read while filling one page of visible items.

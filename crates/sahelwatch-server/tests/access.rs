@@ -91,6 +91,33 @@ struct World {
     reports: Vec<(Item, Option<Uuid>)>,
 }
 
+/// A sharing group's public id and members.
+type Group = (Uuid, Vec<OrgId>);
+
+/// A random TLP; for AMBER, often one of the owner's groups; for RED,
+/// random recipients.
+fn random_marking(
+    rng: &mut ChaCha8Rng,
+    owner: OrgId,
+    groups: &[Group],
+    users: &[TestUser],
+) -> (Tlp, Option<Group>, Vec<Uuid>) {
+    let tlp = Tlp::ALL[rng.random_range(0..5)];
+    let own_groups: Vec<&Group> = groups.iter().filter(|(_, m)| m.contains(&owner)).collect();
+    let group = (tlp == Tlp::Amber && !own_groups.is_empty() && rng.random_bool(0.7))
+        .then(|| own_groups[rng.random_range(0..own_groups.len())].clone());
+    let recipients: Vec<Uuid> = if tlp == Tlp::Red {
+        users
+            .iter()
+            .filter(|_| rng.random_bool(0.3))
+            .map(|u| u.uid)
+            .collect()
+    } else {
+        vec![]
+    };
+    (tlp, group, recipients)
+}
+
 async fn world(db: TestDb, seed: u64, n_items: usize) -> World {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let app = Arc::new(App::new(db.store.clone()));
@@ -138,22 +165,8 @@ async fn world(db: TestDb, seed: u64, n_items: usize) -> World {
     for k in 0..n_items {
         let owner_idx = rng.random_range(0..orgs.len());
         let author = &users[owner_idx * 2];
-        let tlp = Tlp::ALL[rng.random_range(0..5)];
-        let own_groups: Vec<&(Uuid, Vec<OrgId>)> = groups
-            .iter()
-            .filter(|(_, m)| m.contains(&orgs[owner_idx].id))
-            .collect();
-        let group = (tlp == Tlp::Amber && !own_groups.is_empty() && rng.random_bool(0.7))
-            .then(|| own_groups[rng.random_range(0..own_groups.len())].clone());
-        let recipients: Vec<Uuid> = if tlp == Tlp::Red {
-            users
-                .iter()
-                .filter(|_| rng.random_bool(0.3))
-                .map(|u| u.uid)
-                .collect()
-        } else {
-            vec![]
-        };
+        let (tlp, group, recipients) =
+            random_marking(&mut rng, orgs[owner_idx].id, &groups, &users);
         let coarsen = [Coarsen::Exact, Coarsen::Km10, Coarsen::Admin1][rng.random_range(0..3)];
         let lat = (rng.random_range(11.0..16.0f64) * 1e6).round() / 1e6;
         let lon = (rng.random_range(-5.0..3.0f64) * 1e6).round() / 1e6;
@@ -226,22 +239,8 @@ async fn world(db: TestDb, seed: u64, n_items: usize) -> World {
         }
         let owner_idx = rng.random_range(0..orgs.len());
         let filer = &users[owner_idx * 2];
-        let tlp = Tlp::ALL[rng.random_range(0..5)];
-        let own_groups: Vec<&(Uuid, Vec<OrgId>)> = groups
-            .iter()
-            .filter(|(_, m)| m.contains(&orgs[owner_idx].id))
-            .collect();
-        let group = (tlp == Tlp::Amber && !own_groups.is_empty() && rng.random_bool(0.7))
-            .then(|| own_groups[rng.random_range(0..own_groups.len())].clone());
-        let recipients: Vec<Uuid> = if tlp == Tlp::Red {
-            users
-                .iter()
-                .filter(|_| rng.random_bool(0.3))
-                .map(|u| u.uid)
-                .collect()
-        } else {
-            vec![]
-        };
+        let (tlp, group, recipients) =
+            random_marking(&mut rng, orgs[owner_idx].id, &groups, &users);
         let claims: sahelwatch_core::Claims = serde_json::from_value(serde_json::json!({
             "event_date": (NaiveDate::from_ymd_opt(2024, 1, 1).expect("date")
                 + chrono::Duration::days(k as i64)).to_string(),
