@@ -58,20 +58,7 @@ SWPG_S=$(elapsed_s "$OUT/import_pg.time")
 echo "== peer: PostgreSQL COPY into an indexed PostGIS table"
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS sw_bench_peer WITH (FORCE)" -c "CREATE DATABASE sw_bench_peer"
 PEER="$PG_BASE/sw_bench_peer"
-psql "$PEER" -q <<'SQL'
-CREATE EXTENSION postgis;
-CREATE TABLE acled (
-    event_id_cnty text PRIMARY KEY, event_date date NOT NULL, year int, time_precision int,
-    disorder_type text, event_type text, sub_event_type text, actor1 text, assoc_actor_1 text,
-    inter1 text, actor2 text, assoc_actor_2 text, inter2 text, interaction text, civilian_targeting text,
-    iso int, region text, country text, admin1 text, admin2 text, admin3 text, location text,
-    latitude double precision, longitude double precision, geo_precision int, source text,
-    source_scale text, notes text, fatalities int, tags text, "timestamp" bigint,
-    geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(longitude, latitude), 4326)) STORED
-);
-CREATE INDEX acled_geom ON acled USING gist (geom);
-CREATE INDEX acled_date ON acled (event_date);
-SQL
+psql "$PEER" -q -f bench/peer_table.sql
 COPY_START=$(date +%s.%N)
 psql "$PEER" -qc "\copy acled (event_id_cnty, event_date, year, time_precision, disorder_type, event_type, sub_event_type, actor1, assoc_actor_1, inter1, actor2, assoc_actor_2, inter2, interaction, civilian_targeting, iso, region, country, admin1, admin2, admin3, location, latitude, longitude, geo_precision, source, source_scale, notes, fatalities, tags, \"timestamp\") FROM '$CSV' CSV HEADER"
 COPY_S=$(echo "$(date +%s.%N) - $COPY_START" | bc)

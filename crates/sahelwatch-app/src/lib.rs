@@ -13,6 +13,7 @@
 //! This crate knows nothing of HTTP or terminals.
 
 mod admin;
+pub mod analytics;
 mod audit;
 pub mod auth;
 pub mod cases;

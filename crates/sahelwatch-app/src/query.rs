@@ -143,6 +143,41 @@ fn parse_lat_lon(s: &str) -> Option<(f64, f64)> {
     it.next().is_none().then_some((lat, lon))
 }
 
+/// A point given as `lat,lon` (place id 0) or as a gazetteer name,
+/// optionally followed by `,COUNTRY` (`Dori`, `Dori,BF`).
+pub fn resolve_place(gazetteer: &Gazetteer, text: &str) -> Result<ResolvedNear, String> {
+    if let Some((lat, lon)) = parse_lat_lon(text) {
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Err(format!("latitude {lat} or longitude {lon} is out of range"));
+        }
+        return Ok(ResolvedNear {
+            query: text.to_string(),
+            place_id: 0,
+            name: format!("{lat:.4},{lon:.4}"),
+            country: None,
+            latitude: lat,
+            longitude: lon,
+        });
+    }
+    let (name, country) = match text.rsplit_once(',') {
+        Some((name, cc)) if CountryCode::parse(cc).is_some() => {
+            (name.trim(), CountryCode::parse(cc))
+        }
+        _ => (text.trim(), None),
+    };
+    let p = gazetteer
+        .resolve(name, country)
+        .ok_or("is neither lat,lon nor a place in the gazetteer")?;
+    Ok(ResolvedNear {
+        query: text.to_string(),
+        place_id: p.id,
+        name: p.display_name(),
+        country: p.country.map(|c| c.to_string()),
+        latitude: p.latitude,
+        longitude: p.longitude,
+    })
+}
+
 impl RawIncidentQuery {
     /// Validate every parameter, reporting all problems at once. `near` may
     /// name a place, resolved against `gazetteer`.
@@ -174,37 +209,15 @@ impl RawIncidentQuery {
         }
         let mut near_place = None;
         if let Some(n) = &self.near {
-            let centre = match parse_lat_lon(n) {
-                Some(c) => Some(c),
-                None => {
-                    // A place name, optionally followed by ",COUNTRY".
-                    let (name, country) = match n.rsplit_once(',') {
-                        Some((name, cc)) if CountryCode::parse(cc).is_some() => {
-                            (name.trim(), CountryCode::parse(cc))
-                        }
-                        _ => (n.trim(), None),
-                    };
-                    match gazetteer.resolve(name, country) {
-                        Some(p) => {
-                            near_place = Some(ResolvedNear {
-                                query: n.clone(),
-                                place_id: p.id,
-                                name: p.display_name(),
-                                country: p.country.map(|c| c.to_string()),
-                                latitude: p.latitude,
-                                longitude: p.longitude,
-                            });
-                            Some((p.latitude, p.longitude))
-                        }
-                        None => {
-                            errs.push(ParamError::new(
-                                "near",
-                                n,
-                                "is neither lat,lon nor a place in the gazetteer",
-                            ));
-                            None
-                        }
-                    }
+            let centre = match resolve_place(gazetteer, n) {
+                Ok(p) => {
+                    let c = (p.latitude, p.longitude);
+                    near_place = (p.place_id != 0).then_some(p);
+                    Some(c)
+                }
+                Err(m) => {
+                    errs.push(ParamError::new("near", n, m));
+                    None
                 }
             };
             if let Some((lat, lon)) = centre {

@@ -86,11 +86,60 @@ impl Near {
     }
 }
 
+/// Inside an area given as polygons (holes excluded, edges included), such
+/// as a GeoJSON polygon a user drew or the boundary of a named area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Within {
+    shape: std::sync::Arc<geo::MultiPolygon<f64>>,
+    bbox: BBox,
+}
+
+impl Within {
+    /// Refuses an empty shape or one with coordinates outside the globe.
+    pub fn new(shape: geo::MultiPolygon<f64>) -> Result<Within, String> {
+        use geo::BoundingRect;
+        let Some(r) = shape.bounding_rect() else {
+            return Err("the area has no polygon".into());
+        };
+        let bbox = BBox::parse(&format!(
+            "{},{},{},{}",
+            r.min().x,
+            r.min().y,
+            r.max().x,
+            r.max().y
+        ))
+        .map_err(|e| format!("the area's coordinates are invalid: {e}"))?;
+        Ok(Within {
+            shape: std::sync::Arc::new(shape),
+            bbox,
+        })
+    }
+
+    pub fn shape(&self) -> &geo::MultiPolygon<f64> {
+        &self.shape
+    }
+
+    pub fn bbox(&self) -> BBox {
+        self.bbox
+    }
+
+    /// True when the point (degrees) is inside or on an edge.
+    pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        use geo::Intersects;
+        lat >= self.bbox.min_lat
+            && lat <= self.bbox.max_lat
+            && lon >= self.bbox.min_lon
+            && lon <= self.bbox.max_lon
+            && self.shape.intersects(&geo::Point::new(lon, lat))
+    }
+}
+
 /// Filters; all given conditions must hold (lists mean "any of").
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub bbox: Option<BBox>,
     pub near: Option<Near>,
+    pub within: Option<Within>,
     /// Inclusive.
     pub date_from: Option<NaiveDate>,
     /// Inclusive.

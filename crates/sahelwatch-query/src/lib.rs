@@ -16,6 +16,6 @@
 mod filter;
 mod snapshot;
 
-pub use filter::{BBox, Cursor, CursorError, Filter, GroupKey, Near, Sort};
+pub use filter::{BBox, Cursor, CursorError, Filter, GroupKey, Near, Sort, Within};
 pub use sahelwatch_core::Viewer;
-pub use snapshot::{Aggregate, Group, IndexRow, Page, Snapshot};
+pub use snapshot::{Aggregate, Group, Hit, IndexRow, Page, Snapshot};

@@ -17,6 +17,7 @@ use crate::filter::{Cursor, Filter, GroupKey, Sort};
 use chrono::{Datelike, NaiveDate};
 use geo::{Distance, Haversine, Point};
 use rustc_hash::FxHashMap;
+use sahelwatch_core::place::admin_key;
 use sahelwatch_core::text::fold;
 use sahelwatch_core::{
     CountryCode, EventType, GroupId, Marking, OrgId, SubEventType, Tlp, UserId, Viewer,
@@ -61,6 +62,8 @@ struct Dicts {
     /// Raw spelling -> id, so that each distinct spelling is folded once.
     admin1_raw: FxHashMap<String, u32>,
     actors: Vec<String>,
+    /// The first spelling seen of each folded actor name.
+    actor_display: Vec<String>,
     actor_index: HashMap<String, u32>,
     actor_raw: FxHashMap<String, u32>,
     datasets: Vec<String>,
@@ -121,7 +124,7 @@ impl Dicts {
     }
 
     fn admin1_folded(&mut self, name: &str) -> u32 {
-        let key = fold(name);
+        let key = admin_key(name);
         if key.is_empty() {
             return 0;
         }
@@ -151,6 +154,7 @@ impl Dicts {
         }
         let i = self.actors.len() as u32;
         self.actors.push(key.clone());
+        self.actor_display.push(name.to_string());
         self.actor_index.insert(key, i);
         i
     }
@@ -384,6 +388,18 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// One matching incident as the viewer sees it: what analytics need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub id: i64,
+    pub event_date: NaiveDate,
+    /// The position this viewer sees (coarse outside the owner organisation).
+    pub latitude: f64,
+    pub longitude: f64,
+    pub sub_event_type: SubEventType,
+    pub fatalities: u32,
+}
+
 /// One group of an aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -441,6 +457,7 @@ struct Compiled {
     lat: Option<(i32, i32)>,
     lon: Option<(i32, i32)>,
     near: Option<(Point<f64>, f64)>,
+    within: Option<crate::filter::Within>,
     sub_mask: u32,
     countries: Option<Vec<bool>>,
     admin1: Option<Vec<bool>>,
@@ -510,6 +527,15 @@ impl Compiled {
             }
             near = Some((Point::new(n.lon, n.lat), r_m));
         }
+        if let Some(w) = &f.within {
+            let b = w.bbox();
+            let (wl, wn) = (
+                (edge_lo(b.min_lat), edge_hi(b.max_lat)),
+                (edge_lo(b.min_lon), edge_hi(b.max_lon)),
+            );
+            lat = Some(lat.map_or(wl, |(a, z)| (a.max(wl.0), z.min(wl.1))));
+            lon = Some(lon.map_or(wn, |(a, z)| (a.max(wn.0), z.min(wn.1))));
+        }
         let mut sub_mask: u32 = 0;
         if f.event_types.is_empty() && f.sub_event_types.is_empty() {
             sub_mask = u32::MAX;
@@ -533,7 +559,7 @@ impl Compiled {
                 .collect::<Vec<bool>>()
         });
         let admin1 = (!f.admin1.is_empty()).then(|| {
-            let wanted: Vec<String> = f.admin1.iter().map(|a| fold(a)).collect();
+            let wanted: Vec<String> = f.admin1.iter().map(|a| admin_key(a)).collect();
             d.admin1_key
                 .iter()
                 .enumerate()
@@ -583,6 +609,7 @@ impl Compiled {
             lat,
             lon,
             near,
+            within: f.within.clone(),
             sub_mask,
             countries,
             admin1,
@@ -663,6 +690,11 @@ impl Compiled {
             if Haversine.distance(center, p) > r_m {
                 return false;
             }
+        }
+        if let Some(w) = &self.within
+            && !w.contains(lat_i as f64 / 1e6, lon_i as f64 / 1e6)
+        {
+            return false;
         }
         if let Some(ids) = &self.only_ids
             && !ids.contains(&s.id[i])
@@ -1000,6 +1032,67 @@ impl Snapshot {
         hits.truncate(limit);
         hits.sort_unstable();
         hits
+    }
+
+    /// Call `visit` with every matching incident the viewer may see, oldest
+    /// first, positions as the viewer sees them.
+    pub fn visit(&self, filter: &Filter, viewer: &Viewer, mut visit: impl FnMut(Hit)) {
+        let c = Compiled::new(filter, viewer, &self.dicts);
+        let mut last_day = i32::MIN;
+        let mut date = NaiveDate::default();
+        self.scan(
+            &c,
+            |s, i| {
+                if s.day[i] != last_day {
+                    last_day = s.day[i];
+                    date = date_of(last_day);
+                }
+                let (lat, lon) = c.position(s, i);
+                visit(Hit {
+                    id: s.id[i],
+                    event_date: date,
+                    latitude: lat as f64 / 1e6,
+                    longitude: lon as f64 / 1e6,
+                    sub_event_type: SubEventType::from_code(s.sub[i])
+                        .unwrap_or(SubEventType::ALL[0]),
+                    fatalities: s.fat[i],
+                });
+                true
+            },
+            false,
+        );
+    }
+
+    /// Count and fatalities of matching incidents per actor (main or
+    /// associated; an incident counts once for each of its actors), most
+    /// incidents first. Names are shown as first spelt.
+    pub fn actor_totals(&self, filter: &Filter, viewer: &Viewer) -> Vec<Group> {
+        let c = Compiled::new(filter, viewer, &self.dicts);
+        let mut totals = vec![(0u64, 0u64); self.dicts.actors.len()];
+        self.scan(
+            &c,
+            |s, i| {
+                for &a in s.actors(i) {
+                    let t = &mut totals[a as usize];
+                    t.0 += 1;
+                    t.1 += s.fat[i] as u64;
+                }
+                true
+            },
+            false,
+        );
+        let mut out: Vec<Group> = totals
+            .into_iter()
+            .enumerate()
+            .filter(|(_, t)| t.0 > 0)
+            .map(|(a, (count, fatalities))| Group {
+                keys: vec![self.dicts.actor_display[a].clone()],
+                count,
+                fatalities,
+            })
+            .collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.keys.cmp(&b.keys)));
+        out
     }
 
     /// Count and sum fatalities of matching incidents, grouped by up to four keys.

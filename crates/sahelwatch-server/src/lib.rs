@@ -90,6 +90,7 @@ impl utoipa::Modify for SecuritySchemes {
         (name = "places", description = "The GeoNames gazetteer"),
         (name = "reports", description = "Reports: filing, extraction, fusion into incidents, corroboration and contradictions"),
         (name = "cases", description = "Kidnap cases and their steps"),
+        (name = "analytics", description = "Trends, change, hotspots, approach toward a place, area briefs, charts"),
         (name = "auth", description = "Signing in, sessions, who am I"),
         (name = "accounts", description = "Organisations, users, API tokens, sharing groups, audit log"),
         (name = "system", description = "Service state"),
@@ -104,6 +105,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::incidents::router())
+        .merge(routes::analytics::router())
         .merge(routes::places::router())
         .merge(routes::session::router())
         .merge(routes::accounts::router())

@@ -503,6 +503,11 @@ async fn openapi_document_matches_the_routes(env: Env) {
     assert_eq!(s, StatusCode::OK);
     let paths: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
     let want: BTreeSet<String> = [
+        "/api/v1/analytics/approach",
+        "/api/v1/analytics/brief",
+        "/api/v1/analytics/change",
+        "/api/v1/analytics/hotspots",
+        "/api/v1/analytics/trend",
         "/api/v1/audit",
         "/api/v1/cases",
         "/api/v1/cases/{id}",

@@ -64,6 +64,18 @@ pub enum Command {
     Audit(AuditCmd),
     /// Report texts: what the extraction finds in one.
     Report(ReportCmd),
+    /// Counts and fatalities by period (week, month, quarter, half, year), as a
+    /// table, CSV, JSON or a chart (--png, --svg).
+    Trend(TrendArgs),
+    /// Period-over-period change with ACLED's early-warning band and a sentence
+    /// to quote ("2024-H1 vs 2023-H1", "last 4 weeks", "this month vs last year").
+    Change(ChangeArgs),
+    /// Getis-Ord Gi* hotspots and emerging-hotspot classes on an H3 grid (GeoJSON).
+    Hotspots(HotspotArgs),
+    /// Monthly nearest and median distance of incidents from a place, and their trend.
+    Approach(ApproachArgs),
+    /// An area brief (Markdown with PNG charts, or JSON).
+    Brief(BriefArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
 }
@@ -411,4 +423,124 @@ pub enum AuditWhat {
         #[arg(long, default_value = "50")]
         limit: usize,
     },
+}
+
+/// The area and filters of an analysis.
+#[derive(Debug, Args, Clone)]
+pub struct AnalysisArgs {
+    /// Named region: sahel (Mali, Burkina Faso, Niger) or liptako-gourma (three borders).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Countries (codes or names), comma-separated.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// First-level divisions, comma-separated.
+    #[arg(long)]
+    pub admin1: Option<String>,
+    /// min_lon,min_lat,max_lon,max_lat
+    #[arg(long, allow_hyphen_values = true)]
+    pub bbox: Option<String>,
+    /// A file holding a GeoJSON Polygon or MultiPolygon (or a Feature with one).
+    #[arg(long, value_name = "FILE")]
+    pub polygon: Option<PathBuf>,
+    /// ACLED event types, comma-separated.
+    #[arg(long)]
+    pub event_type: Option<String>,
+    /// ACLED sub-event types, comma-separated.
+    #[arg(long)]
+    pub sub_event_type: Option<String>,
+    /// Part of an actor name.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only this dataset (acled, ucdp-ged).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    #[command(flatten)]
+    pub area: AnalysisArgs,
+    /// week, month (default), quarter, half or year.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Write the chart as PNG to this file.
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    /// Write the chart as SVG to this file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Chart kind: line (default) or bar.
+    #[arg(long, default_value = "line")]
+    pub chart: String,
+    /// Print CSV instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    #[command(flatten)]
+    pub area: AnalysisArgs,
+    /// "2024-H1 vs 2023-H1", "last 4 weeks", "this month vs last year".
+    #[arg(long)]
+    pub compare: String,
+    /// Reference day of relative comparisons (default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HotspotArgs {
+    #[command(flatten)]
+    pub area: AnalysisArgs,
+    /// H3 resolution, 0..=10 (default 6).
+    #[arg(long)]
+    pub resolution: Option<String>,
+    /// Time slices of the emerging classes: week, month (default), quarter, half, year.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Write the GeoJSON here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproachArgs {
+    #[command(flatten)]
+    pub area: AnalysisArgs,
+    /// A place name (Bamako, "Dori,BF") or lat,lon; several separated by ';'.
+    #[arg(long, allow_hyphen_values = true)]
+    pub place: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BriefArgs {
+    #[command(flatten)]
+    pub area: AnalysisArgs,
+    /// Places for the approach measures, separated by ';'.
+    #[arg(long, allow_hyphen_values = true)]
+    pub place: Option<String>,
+    /// H3 resolution of the hotspots (default 6).
+    #[arg(long)]
+    pub resolution: Option<String>,
+    /// Write the Markdown brief to this file, with its charts as PNG files
+    /// beside it (<name>-trend.png, <name>-types.png).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
 }

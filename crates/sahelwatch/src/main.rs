@@ -1,6 +1,7 @@
 //! The `sahelwatch` binary: parses the command line, resolves the
 //! configuration, and runs one subcommand.
 
+mod analytics;
 mod cli;
 mod config;
 mod progress;
@@ -183,6 +184,11 @@ async fn run(command: Command, config: Config) -> Result<ExitCode> {
         Command::Synth(cmd) => synth(cmd.what),
         Command::Admin(cmd) => admin(cmd.what, config).await,
         Command::Audit(cmd) => audit(cmd.what, config).await,
+        Command::Trend(args) => analytics::trend(args, config).await,
+        Command::Change(args) => analytics::change(args, config).await,
+        Command::Hotspots(args) => analytics::hotspots(args, config).await,
+        Command::Approach(args) => analytics::approach(args, config).await,
+        Command::Brief(args) => analytics::brief(args, config).await,
         Command::Report(cmd) => match cmd.what {
             cli::ReportWhat::Extract(args) => report_extract(args, config).await,
             cli::ReportWhat::Add(args) => report_add(args, config).await,

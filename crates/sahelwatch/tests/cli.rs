@@ -579,3 +579,109 @@ fn report_add_files_a_report_against_the_starter_data_and_refuses_bad_ones() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
 }
+
+#[test]
+fn analytics_commands_on_the_starter_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = sw(d, &["import", "starter"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The UCDP sample has 12 events in Mali, Burkina Faso and Niger, 143 dead.
+    let o = sw(
+        d,
+        &[
+            "trend", "--region", "sahel", "--period", "year", "--csv", "--png", "t.png", "--svg",
+            "t.svg",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert!(
+        csv.starts_with("period,from,to,count,fatalities\n1991,1991-01-01,1991-12-31,1,20\n"),
+        "{csv}"
+    );
+    let (n, f) = csv.lines().skip(1).fold((0, 0), |(n, f), l| {
+        let c: Vec<&str> = l.split(',').collect();
+        (
+            n + c[3].parse::<u32>().unwrap(),
+            f + c[4].parse::<u32>().unwrap(),
+        )
+    });
+    assert_eq!((n, f), (12, 143));
+    let png = std::fs::read(d.join("t.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    assert!(
+        std::fs::read_to_string(d.join("t.svg"))
+            .unwrap()
+            .contains("Security incidents per year, the Sahel")
+    );
+    let o = sw(
+        d,
+        &["change", "--region", "sahel", "--compare", "2019 vs 2018"],
+    );
+    assert!(
+        stdout(&o).contains(
+            "Security incidents in the Sahel rose 100% in 2019 compared with 2018 (2 vs 1)."
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let o = sw(
+        d,
+        &[
+            "hotspots",
+            "--region",
+            "sahel",
+            "--resolution",
+            "5",
+            "--out",
+            "h.geojson",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let h: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("h.geojson")).unwrap()).unwrap();
+    assert_eq!(
+        h["incidents"].as_u64().unwrap() + h["outside_grid"].as_u64().unwrap(),
+        12
+    );
+    let o = sw(
+        d,
+        &[
+            "brief",
+            "--region",
+            "sahel",
+            "--from",
+            "2019-01-01",
+            "--to",
+            "2022-12-31",
+            "--place",
+            "Bamako",
+            "--resolution",
+            "5",
+            "--out",
+            "b.md",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(d.join("b.md")).unwrap();
+    assert!(md.contains("![Security incidents](b-trend.png)"));
+    assert!(d.join("b-types.png").exists());
+    // Bad input names the flag.
+    let o = sw(
+        d,
+        &["trend", "--region", "atlantis", "--period", "fortnight"],
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("--region 'atlantis'") && e.contains("--period 'fortnight'"),
+        "{e}"
+    );
+    let o = sw(d, &["approach", "--place", "Nowhereville"]);
+    assert!(
+        stderr(&o).contains("--place 'Nowhereville'"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -2,6 +2,7 @@
 //! application layer, and render; they hold no business logic.
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod incidents;
 pub mod places;
