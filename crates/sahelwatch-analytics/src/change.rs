@@ -67,10 +67,7 @@ impl Comparison {
         match self {
             Comparison::Spans { current, previous } => (current.clone(), previous.clone()),
             Comparison::Last { n, period } => {
-                let back = |d: NaiveDate| match period {
-                    Period::Week => d - Duration::days(7 * *n as i64),
-                    _ => period.back(d, *n),
-                };
+                let back = |d: NaiveDate| period.back(d, *n);
                 // The n periods ending on as_of: counted back from the day after,
                 // so that "last quarter" on 30 June starts on 1 April.
                 let from = back(as_of + Duration::days(1));
@@ -173,8 +170,14 @@ pub struct Change {
     pub statement: String,
 }
 
+/// The change in percent, unrounded; `None` without a baseline.
 fn percent(now: u64, before: u64) -> Option<f64> {
-    (before > 0).then(|| ((now as f64 - before as f64) / before as f64 * 1000.0).round() / 10.0)
+    (before > 0).then(|| (now as f64 - before as f64) / before as f64 * 100.0)
+}
+
+/// One decimal, as reported.
+pub fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
 }
 
 /// The change from `previous` to `current`. `subject` names what was counted
@@ -198,13 +201,13 @@ pub fn change(
         None => format!(
             "{subject} {place} numbered {now} in {cw} against none in {pw}; no percentage change can be given."
         ),
-        Some(p) if p.round() == 0.0 => format!(
+        Some(p) if p.abs() < 0.5 => format!(
             "{subject} {place} were unchanged in {cw} compared with {pw} ({now} vs {before})."
         ),
         Some(p) => format!(
-            "{subject} {place} {} {:.0}% in {cw} compared with {pw} ({now} vs {before}).",
+            "{subject} {place} {} {}% in {cw} compared with {pw} ({now} vs {before}).",
             if p > 0.0 { "rose" } else { "fell" },
-            p.abs()
+            p.abs().round()
         ),
     };
     Change {
@@ -212,8 +215,10 @@ pub fn change(
         previous,
         current_totals,
         previous_totals,
-        percent: pct,
-        fatalities_percent: percent(current_totals.fatalities, previous_totals.fatalities),
+        percent: pct.map(round1),
+        fatalities_percent: percent(current_totals.fatalities, previous_totals.fatalities)
+            .map(round1),
+        // The band of the exact change: +25.04% is a large increase.
         band: pct.map(Band::of),
         statement,
     }
@@ -242,6 +247,40 @@ mod tests {
         assert_eq!(Band::of(9.9), Band::LimitedChange);
         assert_eq!(Band::of(-25.0), Band::LimitedChange);
         assert_eq!(Band::of(-25.1), Band::Decrease);
+        // The band of the exact change, the sentence rounded half up.
+        let s = Span::parse("2024").unwrap();
+        let c = change(
+            "Incidents",
+            "in Mali",
+            s.clone(),
+            t(2503),
+            s.year_before(),
+            t(2000),
+        );
+        assert_eq!((c.percent, c.band), (Some(25.2), Some(Band::LargeIncrease)));
+        let c = change(
+            "Incidents",
+            "in Mali",
+            s.clone(),
+            t(201),
+            s.year_before(),
+            t(200),
+        );
+        assert!(
+            c.statement.contains("rose 1%") || c.statement.contains("unchanged"),
+            "{}",
+            c.statement
+        );
+        let c = change(
+            "Incidents",
+            "in Mali",
+            s.clone(),
+            t(250_050),
+            s.year_before(),
+            t(200_000),
+        );
+        assert_eq!(c.percent, Some(25.0), "25.025% reported as 25.0");
+        assert_eq!(c.band, Some(Band::LargeIncrease), "but more than +25%");
     }
 
     #[test]

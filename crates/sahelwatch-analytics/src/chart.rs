@@ -105,7 +105,7 @@ const GRID_COLOUR: &str = "#e3e3e3";
 /// At most this many x labels are drawn; the others are thinned out.
 const MAX_X_LABELS: usize = 16;
 /// Category labels longer than this are cut with an ellipsis.
-const MAX_X_LABEL_CHARS: usize = 24;
+const MAX_X_LABEL_CHARS: usize = 32;
 const MAX_LEGEND_CHARS: usize = 32;
 const MAX_LEGEND_ROWS: usize = 3;
 /// Rotated labels need at least this much room between them (px).

@@ -247,7 +247,7 @@ impl Grid {
         };
         // The hint is an upper bound from the boxes: far past the limit,
         // refuse before tiling.
-        if hint > MAX_GRID_CELLS.saturating_mul(64) {
+        if hint > MAX_GRID_CELLS.saturating_mul(4) {
             return Err(too_many(CountBound::About, hint));
         }
         let mut cells: Vec<CellIndex> = Vec::new();

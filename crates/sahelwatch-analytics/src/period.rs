@@ -116,6 +116,23 @@ impl Period {
         }
     }
 
+    /// How many buckets overlap `from..=to` (0 when `to < from`), computed
+    /// without listing them.
+    pub fn count(self, from: NaiveDate, to: NaiveDate) -> usize {
+        if to < from {
+            return 0;
+        }
+        let months = |d: NaiveDate| d.year() as i64 * 12 + d.month0() as i64;
+        let n = match self {
+            Period::Week => (self.start(to) - self.start(from)).num_days() / 7,
+            Period::Month => months(to) - months(from),
+            Period::Quarter => months(to) / 3 - months(from) / 3,
+            Period::Half => months(to) / 6 - months(from) / 6,
+            Period::Year => (to.year() - from.year()) as i64,
+        };
+        n as usize + 1
+    }
+
     /// Every bucket overlapping `from..=to`, in order (the first and last
     /// may extend beyond the range).
     pub fn buckets(self, from: NaiveDate, to: NaiveDate) -> Vec<Span> {
@@ -162,7 +179,9 @@ impl Span {
         if let Some((a, b)) = t.split_once("..") {
             let d = |x: &str| {
                 NaiveDate::parse_from_str(x.trim(), "%Y-%m-%d")
-                    .map_err(|_| format!("'{}' is not a date (YYYY-MM-DD)", x.trim()))
+                    .ok()
+                    .filter(|d| (1000..=9999).contains(&d.year()))
+                    .ok_or_else(|| format!("'{}' is not a date (YYYY-MM-DD)", x.trim()))
             };
             return Span::between(d(a)?, d(b)?);
         }
@@ -178,7 +197,11 @@ impl Span {
         if year.len() != 4 {
             return Err(bad());
         }
-        let year: i32 = year.parse().map_err(|_| bad())?;
+        let year: i32 = year
+            .parse()
+            .ok()
+            .filter(|y| (1000..=9999).contains(y))
+            .ok_or_else(bad)?;
         let first = |m: u32| NaiveDate::from_ymd_opt(year, m, 1).ok_or_else(bad);
         let num = |x: &str, lo: u32, hi: u32| -> Result<u32, String> {
             let n: u32 = x.parse().map_err(|_| bad())?;
@@ -313,6 +336,20 @@ mod tests {
         let labels: Vec<&str> = b.iter().map(|s| s.label.as_str()).collect();
         assert_eq!(labels, ["2024-01", "2024-02", "2024-03"]);
         assert_eq!(b[1].to, d("2024-02-29"));
+        for p in Period::ALL {
+            for (a, z) in [
+                ("2019-12-30", "2024-03-01"),
+                ("2024-01-01", "2024-01-01"),
+                ("2021-01-03", "2021-01-04"),
+            ] {
+                assert_eq!(
+                    p.count(d(a), d(z)),
+                    p.buckets(d(a), d(z)).len(),
+                    "{p:?} {a} {z}"
+                );
+            }
+        }
+        assert_eq!(Period::Month.count(d("2024-02-01"), d("2024-01-01")), 0);
     }
 
     #[test]

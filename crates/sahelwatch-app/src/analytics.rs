@@ -18,7 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Analytics parameters, as the API and the CLI receive them. The area and
 /// the filters combine (all must hold); each analysis reads the parameters
-/// it needs and refuses, by name, those that make no sense for it.
+/// it needs and ignores the others, except that a comparison refuses
+/// `from`/`to` (its spans come from `compare`).
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -68,6 +69,37 @@ pub struct RawAnalyticsQuery {
     pub chart: Option<String>,
 }
 
+/// At most this many places in one approach or brief.
+pub const MAX_PLACES: usize = 10;
+/// At most this many buckets in a trend.
+pub const MAX_BUCKETS: usize = 10_000;
+/// At most this many (cell, time slice) pairs in an emerging-hotspot analysis.
+pub const MAX_CELL_SLICES: usize = 20_000_000;
+
+/// The buckets of `period` over `lo..=hi`, refused past `limit` (counted
+/// before any is listed).
+fn buckets(
+    period: Period,
+    lo: Option<NaiveDate>,
+    hi: Option<NaiveDate>,
+    limit: usize,
+) -> Result<Vec<Span>, AppError> {
+    let (Some(a), Some(b)) = (lo, hi) else {
+        return Ok(Vec::new());
+    };
+    let n = period.count(a, b);
+    if n > limit {
+        return Err(AppError::bad(
+            "period",
+            period.name(),
+            format!(
+                "gives {n} buckets from {a} to {b}; at most {limit} (use a longer period or a shorter from..to)"
+            ),
+        ));
+    }
+    Ok(period.buckets(a, b))
+}
+
 /// The area of an analysis, as resolved.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AreaView {
@@ -83,8 +115,12 @@ pub struct AreaView {
 pub struct AnalyticsQuery {
     pub filter: Filter,
     pub area: AreaView,
-    /// The area's shape, when it has one.
+    /// The area's shape, when it has one: the box or polygon if given, else
+    /// the countries' or admin-1 units' boundaries.
     pub shape: Option<geo::MultiPolygon<f64>>,
+    /// With a box or polygon inside named countries or units: their
+    /// boundaries, which the hotspot grid must also respect.
+    pub clip: Option<geo::MultiPolygon<f64>>,
     /// "Security incidents", or the event type filtered on.
     pub subject: String,
     pub period: Period,
@@ -204,6 +240,7 @@ impl RawAnalyticsQuery {
         if !filter.countries.is_empty() || !filter.admin1.is_empty() {
             shape = area::shape_of(&filter.countries, &filter.admin1);
         }
+        let named_shape = shape.clone();
         if let Some(b) = filter.bbox {
             let rect = geo::Rect::new(
                 geo::coord! { x: b.min_lon, y: b.min_lat },
@@ -225,6 +262,11 @@ impl RawAnalyticsQuery {
                 Err(m) => param(&mut errs, "polygon", p, m),
             }
         }
+        let clip = if filter.bbox.is_some() || filter.within.is_some() {
+            named_shape
+        } else {
+            None
+        };
         let area_words = if words.is_empty() {
             "in all areas".to_string()
         } else {
@@ -250,11 +292,10 @@ impl RawAnalyticsQuery {
                 .map_err(|m| param(&mut errs, "compare", c, m))
                 .ok()
         });
-        let as_of = self.as_of.as_ref().and_then(|d| {
-            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                .map_err(|_| param(&mut errs, "as_of", d, "is not a date (expected YYYY-MM-DD)"))
-                .ok()
-        });
+        let as_of = self
+            .as_of
+            .as_ref()
+            .and_then(|d| crate::query::date("as_of", d, &mut errs));
         let resolution = match &self.resolution {
             None => 6,
             Some(r) => match r.trim().parse::<u8>() {
@@ -279,6 +320,14 @@ impl RawAnalyticsQuery {
             .filter(|p| !p.is_empty())
             .map(String::from)
             .collect();
+        if places.len() > MAX_PLACES {
+            param(
+                &mut errs,
+                "place",
+                self.place.as_deref().unwrap_or(""),
+                format!("names {} places; at most {MAX_PLACES}", places.len()),
+            );
+        }
         if !errs.is_empty() {
             return Err(AppError::BadRequest(errs));
         }
@@ -289,6 +338,7 @@ impl RawAnalyticsQuery {
             },
             filter,
             shape,
+            clip,
             subject,
             period,
             compare,
@@ -347,6 +397,10 @@ fn geometry_name(g: &geo::Geometry<f64>) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TrendBucket {
     pub label: String,
+    /// True when the bucket extends beyond the days counted (the first and
+    /// last bucket of a range that does not start or end with one): its
+    /// count covers only part of it.
+    pub partial: bool,
     #[schema(value_type = String, format = Date)]
     pub from: NaiveDate,
     #[schema(value_type = String, format = Date)]
@@ -370,11 +424,18 @@ pub struct Trend {
     pub caption: String,
 }
 
-/// Count the hits of each span in `spans` (sorted, disjoint).
-fn count_spans(snap: &Snapshot, filter: &Filter, viewer: &Viewer, spans: &[Span]) -> Vec<Totals> {
+/// Count the hits of each span in `spans` (sorted, disjoint); and whether
+/// any counted incident is not TLP:CLEAR.
+fn count_spans(
+    snap: &Snapshot,
+    filter: &Filter,
+    viewer: &Viewer,
+    spans: &[Span],
+) -> (Vec<Totals>, bool) {
     let mut out = vec![Totals::default(); spans.len()];
+    let mut restricted = false;
     let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
-        return out;
+        return (out, restricted);
     };
     let mut f = filter.clone();
     f.date_from = Some(f.date_from.map_or(first.from, |d| d.max(first.from)));
@@ -388,9 +449,10 @@ fn count_spans(snap: &Snapshot, filter: &Filter, viewer: &Viewer, spans: &[Span]
         if k < spans.len() && spans[k].from <= h.event_date {
             out[k].count += 1;
             out[k].fatalities += h.fatalities as u64;
+            restricted |= h.restricted;
         }
     });
-    out
+    (out, restricted)
 }
 
 impl App {
@@ -407,11 +469,10 @@ impl App {
     async fn audit_analysis(
         &self,
         viewer: &Viewer,
-        snap: &Snapshot,
-        q: &AnalyticsQuery,
+        restricted: bool,
         path: &str,
     ) -> Result<(), AppError> {
-        if snap.aggregate(&q.filter, viewer, &[]).restricted > 0 {
+        if restricted {
             self.audit_event(viewer, "aggregate", path, Vec::new())
                 .await?;
         }
@@ -426,24 +487,41 @@ impl App {
         path: &str,
     ) -> Result<Trend, AppError> {
         let snap = self.snapshot().await?;
-        self.audit_analysis(viewer, &snap, q, path).await?;
+        // One pass: totals per day (hits arrive in day order), then buckets.
+        let mut days: Vec<(NaiveDate, Totals)> = Vec::new();
+        let mut restricted = false;
+        snap.visit(&q.filter, viewer, |h| {
+            restricted |= h.restricted;
+            match days.last_mut() {
+                Some((d, t)) if *d == h.event_date => {
+                    t.count += 1;
+                    t.fatalities += h.fatalities as u64;
+                }
+                _ => days.push((
+                    h.event_date,
+                    Totals {
+                        count: 1,
+                        fatalities: h.fatalities as u64,
+                    },
+                )),
+            }
+        });
+        self.audit_analysis(viewer, restricted, path).await?;
         // Without explicit bounds, the trend spans the incidents seen.
-        let (mut lo, mut hi) = (q.filter.date_from, q.filter.date_to);
-        if lo.is_none() || hi.is_none() {
-            let mut first = None;
-            let mut last = None;
-            snap.visit(&q.filter, viewer, |h| {
-                first.get_or_insert(h.event_date);
-                last = Some(h.event_date);
-            });
-            lo = lo.or(first);
-            hi = hi.or(last);
+        let lo = q.filter.date_from.or(days.first().map(|d| d.0));
+        let hi = q.filter.date_to.or(days.last().map(|d| d.0));
+        let spans = buckets(q.period, lo, hi, MAX_BUCKETS)?;
+        let mut totals = vec![Totals::default(); spans.len()];
+        let mut k = 0;
+        for (day, t) in &days {
+            while k < spans.len() && spans[k].to < *day {
+                k += 1;
+            }
+            if k < spans.len() && spans[k].from <= *day {
+                totals[k].count += t.count;
+                totals[k].fatalities += t.fatalities;
+            }
         }
-        let spans = match (lo, hi) {
-            (Some(a), Some(b)) if a <= b => q.period.buckets(a, b),
-            _ => Vec::new(),
-        };
-        let totals = count_spans(&snap, &q.filter, viewer, &spans);
         let total = Totals {
             count: totals.iter().map(|t| t.count).sum(),
             fatalities: totals.iter().map(|t| t.fatalities).sum(),
@@ -452,6 +530,7 @@ impl App {
             .into_iter()
             .zip(totals)
             .map(|(s, t)| TrendBucket {
+                partial: lo.is_some_and(|a| s.from < a) || hi.is_some_and(|b| s.to > b),
                 label: s.label,
                 from: s.from,
                 to: s.to,
@@ -486,32 +565,34 @@ impl App {
                 "is required (e.g. '2024-H1 vs 2023-H1', 'last 4 weeks', 'this month vs last year')",
             ));
         };
-        if q.filter.date_from.is_some() || q.filter.date_to.is_some() {
-            return Err(AppError::bad(
-                "from",
-                q.raw.from.as_deref().or(q.raw.to.as_deref()).unwrap_or(""),
-                "does not apply to a comparison: the spans come from compare",
-            ));
+        for (name, v) in [("from", &q.raw.from), ("to", &q.raw.to)] {
+            if let Some(v) = v {
+                return Err(AppError::bad(
+                    name,
+                    v,
+                    "does not apply to a comparison: the spans come from compare",
+                ));
+            }
         }
         let (cur, prev) = cmp.resolve(q.as_of.unwrap_or(today));
         let snap = self.snapshot().await?;
-        self.audit_analysis(viewer, &snap, q, path).await?;
         let mut spans = vec![prev.clone(), cur.clone()];
         spans.sort_by_key(|s| s.from);
         let overlap = spans[0].to >= spans[1].from;
-        let totals = if overlap {
+        let (totals, restricted) = if overlap {
             // Overlapping spans are counted one at a time.
-            [&cur, &prev]
-                .map(|s| count_spans(&snap, &q.filter, viewer, std::slice::from_ref(s))[0])
-                .to_vec()
+            let (a, ra) = count_spans(&snap, &q.filter, viewer, std::slice::from_ref(&cur));
+            let (b, rb) = count_spans(&snap, &q.filter, viewer, std::slice::from_ref(&prev));
+            (vec![a[0], b[0]], ra || rb)
         } else {
-            let t = count_spans(&snap, &q.filter, viewer, &spans);
+            let (t, r) = count_spans(&snap, &q.filter, viewer, &spans);
             if spans[0] == cur {
-                vec![t[0], t[1]]
+                (vec![t[0], t[1]], r)
             } else {
-                vec![t[1], t[0]]
+                (vec![t[1], t[0]], r)
             }
         };
+        self.audit_analysis(viewer, restricted, path).await?;
         Ok(change(
             &q.subject,
             &q.area.words,
@@ -587,12 +668,13 @@ impl App {
         path: &str,
     ) -> Result<Hotspots, AppError> {
         use sahelwatch_analytics::hotspot::{
-            Grid, classify_hot_cold, emerging_hotspots, fdr_bh, gi_star,
+            Grid, HotColdClass, HotspotError, emerging_hotspots, fdr_bh, gi_star,
         };
         let snap = self.snapshot().await?;
-        self.audit_analysis(viewer, &snap, q, path).await?;
         let mut hits: Vec<Hit> = Vec::new();
         snap.visit(&q.filter, viewer, |h| hits.push(h));
+        self.audit_analysis(viewer, hits.iter().any(|h| h.restricted), path)
+            .await?;
         let res = h3o::Resolution::try_from(q.resolution)
             .map_err(|e| AppError::bad("resolution", &q.resolution.to_string(), e.to_string()))?;
         let shape = match &q.shape {
@@ -621,36 +703,72 @@ impl App {
                 geo::MultiPolygon(vec![rect.to_polygon()])
             }
         };
-        let grid = Grid::covering(&shape, res)
-            .map_err(|e| AppError::bad("resolution", &q.resolution.to_string(), e.to_string()))?;
-        let counted = grid.count_points(hits.iter().map(|h| (h.latitude, h.longitude)));
-        let gi = gi_star(&grid, &counted.counts).map_err(|e| AppError::Internal(e.to_string()))?;
+        let grid_error = |e: HotspotError| match e {
+            HotspotError::InvalidArea(m) if q.raw.polygon.is_some() => {
+                AppError::bad("polygon", q.raw.polygon.as_deref().unwrap_or(""), m)
+            }
+            HotspotError::InvalidArea(m) => {
+                AppError::bad("bbox", q.raw.bbox.as_deref().unwrap_or(""), m)
+            }
+            other => AppError::bad("resolution", &q.resolution.to_string(), other.to_string()),
+        };
+        let mut grid = Grid::covering(&shape, res).map_err(grid_error)?;
+        if let Some(clip) = &q.clip {
+            // A box or polygon inside named countries: only their cells.
+            use geo::Intersects;
+            let cells: Vec<h3o::CellIndex> = grid
+                .cells()
+                .iter()
+                .copied()
+                .filter(|c| {
+                    let ll = h3o::LatLng::from(*c);
+                    clip.intersects(&geo::Point::new(ll.lng(), ll.lat()))
+                })
+                .collect();
+            grid = Grid::from_cells(cells).map_err(grid_error)?;
+        }
+        // Each incident's cell, once (the H3 lookup is the costly part).
+        let cell_of: Vec<Option<usize>> = hits
+            .iter()
+            .map(|h| {
+                h3o::LatLng::new(h.latitude, h.longitude)
+                    .ok()
+                    .and_then(|ll| grid.index_of(ll.to_cell(res)))
+            })
+            .collect();
+        let mut counts = vec![0.0; grid.len()];
+        for i in cell_of.iter().flatten() {
+            counts[*i] += 1.0;
+        }
+        let outside_grid = cell_of.iter().filter(|c| c.is_none()).count();
+        let gi = gi_star(&grid, &counts).map_err(|e| AppError::Internal(e.to_string()))?;
         let q_values = fdr_bh(&gi.iter().map(|g| g.p).collect::<Vec<_>>());
-        let classes = classify_hot_cold(&gi);
+        let classes: Vec<HotColdClass> = gi
+            .iter()
+            .zip(&q_values)
+            .map(|(g, q)| HotColdClass::from_z_q(g.z, *q))
+            .collect();
         // Time slices for the emerging classes.
         let (lo, hi) = (
             q.filter.date_from.or(hits.first().map(|h| h.event_date)),
             q.filter.date_to.or(hits.last().map(|h| h.event_date)),
         );
-        let slices_of = |p: Period| match (lo, hi) {
-            (Some(a), Some(b)) if a <= b => p.buckets(a, b),
-            _ => Vec::new(),
-        };
         // Without an explicit period, the finest one with at most MAX_SLICES slices.
-        let spans = match &q.raw.period {
-            Some(_) => slices_of(q.period),
+        let period = match &q.raw.period {
+            Some(_) => q.period,
             None => [Period::Month, Period::Quarter, Period::Half, Period::Year]
                 .into_iter()
-                .map(slices_of)
-                .find(|s| s.len() <= MAX_SLICES)
-                .unwrap_or_default(),
+                .find(|p| matches!((lo, hi), (Some(a), Some(b)) if p.count(a, b) <= MAX_SLICES))
+                .unwrap_or(Period::Year),
         };
-        if spans.len() > MAX_SLICES {
+        let spans = buckets(period, lo, hi, MAX_SLICES)?;
+        if spans.len().saturating_mul(grid.len()) > MAX_CELL_SLICES {
             return Err(AppError::bad(
-                "period",
-                q.period.name(),
+                "resolution",
+                &q.resolution.to_string(),
                 format!(
-                    "gives {} time slices; at most {MAX_SLICES} are analysed (use a longer period or a shorter from..to)",
+                    "{} cells x {} time slices is more than {MAX_CELL_SLICES}; use a coarser resolution or a longer period",
+                    grid.len(),
                     spans.len()
                 ),
             ));
@@ -658,16 +776,8 @@ impl App {
         let mut slices = vec![vec![0.0; grid.len()]; spans.len()];
         let mut fat = vec![0u64; grid.len()];
         let mut k = 0;
-        for h in &hits {
-            let Some(cell) = h3o::LatLng::new(h.latitude, h.longitude)
-                .ok()
-                .map(|ll| ll.to_cell(res))
-            else {
-                continue;
-            };
-            let Some(i) = grid.index_of(cell) else {
-                continue;
-            };
+        for (h, i) in hits.iter().zip(&cell_of) {
+            let Some(i) = *i else { continue };
             fat[i] += h.fatalities as u64;
             while k < spans.len() && spans[k].to < h.event_date {
                 k += 1;
@@ -684,7 +794,7 @@ impl App {
         let mut features = Vec::new();
         for (i, cell) in grid.cells().iter().enumerate() {
             let e = emerging.as_ref().map(|e| &e[i]);
-            let quiet = counted.counts[i] == 0.0
+            let quiet = counts[i] == 0.0
                 && !classes[i].is_hot()
                 && !classes[i].is_cold()
                 && e.is_none_or(|e| {
@@ -706,7 +816,7 @@ impl App {
             };
             let mut props = serde_json::json!({
                 "h3": cell.to_string(),
-                "count": counted.counts[i] as u64,
+                "count": counts[i] as u64,
                 "fatalities": fat[i],
                 "gi_z": round6(gi[i].z),
                 "gi_p": gi[i].p,
@@ -727,13 +837,13 @@ impl App {
                 "properties": props,
             }));
         }
-        let incidents = counted.counts.iter().sum::<f64>() as u64;
+        let incidents = counts.iter().sum::<f64>() as u64;
         Ok(Hotspots {
             kind: "FeatureCollection",
             resolution: q.resolution,
             grid_cells: grid.len(),
             incidents,
-            outside_grid: counted.ignored(),
+            outside_grid,
             slices: spans.into_iter().map(|s| s.label).collect(),
             area: q.area.clone(),
             caption: caption(q, lo, hi, incidents, viewer),
@@ -787,11 +897,13 @@ impl App {
             return Err(AppError::BadRequest(errs));
         }
         let snap = self.snapshot().await?;
-        self.audit_analysis(viewer, &snap, q, path).await?;
         let mut events = Vec::new();
+        let mut restricted = false;
         snap.visit(&q.filter, viewer, |h| {
+            restricted |= h.restricted;
             events.push((h.event_date, h.latitude, h.longitude))
         });
+        self.audit_analysis(viewer, restricted, path).await?;
         let lo = q.filter.date_from.or(events.first().map(|e| e.0));
         let hi = q.filter.date_to.or(events.last().map(|e| e.0));
         let mut out = Vec::new();

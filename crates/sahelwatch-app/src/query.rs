@@ -121,10 +121,13 @@ fn list(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|p| !p.is_empty())
 }
 
-fn date(name: &str, v: &str, errs: &mut Vec<ParamError>) -> Option<NaiveDate> {
+/// A `YYYY-MM-DD` day of the years 1000 to 9999 (chrono alone would take
+/// years such as +262142, where date arithmetic overflows).
+pub(crate) fn date(name: &str, v: &str, errs: &mut Vec<ParamError>) -> Option<NaiveDate> {
+    use chrono::Datelike;
     match NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d") {
-        Ok(d) => Some(d),
-        Err(_) => {
+        Ok(d) if (1000..=9999).contains(&d.year()) => Some(d),
+        _ => {
             errs.push(ParamError::new(
                 name,
                 v,

@@ -62,8 +62,11 @@ struct Dicts {
     /// Raw spelling -> id, so that each distinct spelling is folded once.
     admin1_raw: FxHashMap<String, u32>,
     actors: Vec<String>,
-    /// The first spelling seen of each folded actor name.
-    actor_display: Vec<String>,
+    /// How each folded actor name is shown: the first spelling seen on a
+    /// TLP:CLEAR incident (which everyone may see), else `None` and the
+    /// folded key is shown, so a spelling never comes from an incident
+    /// the viewer may not see.
+    actor_display: Vec<Option<String>>,
     actor_index: HashMap<String, u32>,
     actor_raw: FxHashMap<String, u32>,
     datasets: Vec<String>,
@@ -154,7 +157,7 @@ impl Dicts {
         }
         let i = self.actors.len() as u32;
         self.actors.push(key.clone());
-        self.actor_display.push(name.to_string());
+        self.actor_display.push(None);
         self.actor_index.insert(key, i);
         i
     }
@@ -294,6 +297,9 @@ impl Segment {
         self.upd.push(r.updated_micros);
         for a in &r.actors {
             let id = d.actor(a);
+            if m.tlp == Tlp::Clear && d.actor_display[id as usize].is_none() {
+                d.actor_display[id as usize] = Some(a.clone());
+            }
             self.actor_ids.push(id);
         }
         self.actor_off.push(self.actor_ids.len() as u32);
@@ -398,6 +404,8 @@ pub struct Hit {
     pub longitude: f64,
     pub sub_event_type: SubEventType,
     pub fatalities: u32,
+    /// Not TLP:CLEAR (an analysis that used it is audited).
+    pub restricted: bool,
 }
 
 /// One group of an aggregate.
@@ -1056,6 +1064,7 @@ impl Snapshot {
                     sub_event_type: SubEventType::from_code(s.sub[i])
                         .unwrap_or(SubEventType::ALL[0]),
                     fatalities: s.fat[i],
+                    restricted: s.tlp[i] != Tlp::Clear.code(),
                 });
                 true
             },
@@ -1086,7 +1095,11 @@ impl Snapshot {
             .enumerate()
             .filter(|(_, t)| t.0 > 0)
             .map(|(a, (count, fatalities))| Group {
-                keys: vec![self.dicts.actor_display[a].clone()],
+                keys: vec![
+                    self.dicts.actor_display[a]
+                        .clone()
+                        .unwrap_or_else(|| self.dicts.actors[a].clone()),
+                ],
                 count,
                 fatalities,
             })

@@ -458,6 +458,35 @@ async fn bad_parameters_are_refused_by_name() {
             "/api/v1/analytics/brief?from=2024-02-01&to=2024-01-01",
             &["from"],
         ),
+        (
+            "/api/v1/analytics/change?compare=2024%20vs%202023&to=2024-01-01",
+            &["to"],
+        ),
+        // Unbounded work and chrono's limits are refused, not attempted.
+        (
+            "/api/v1/analytics/trend?from=1000-01-01&to=9999-12-31&period=week",
+            &["period"],
+        ),
+        (
+            "/api/v1/analytics/trend?from=%2B262142-12-31&to=%2B262142-12-31",
+            &["from", "to"],
+        ),
+        (
+            "/api/v1/analytics/change?compare=last%201%20week&as_of=%2B262142-12-31",
+            &["as_of"],
+        ),
+        (
+            "/api/v1/analytics/change?compare=%2B262142-01-01..%2B262142-02-01%20vs%202023",
+            &["compare"],
+        ),
+        (
+            "/api/v1/analytics/approach?place=Gao;Gao;Gao;Gao;Gao;Gao;Gao;Gao;Gao;Gao;Gao",
+            &["place"],
+        ),
+        (
+            "/api/v1/analytics/hotspots?bbox=-20,0,30,30&resolution=10",
+            &["resolution"],
+        ),
     ];
     for (uri, params) in cases {
         let r: Resp = get(&w.state, Some(&w.owner.token), uri).await;

@@ -68,7 +68,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+    chrono::Utc::now().date_naive()
 }
 
 pub async fn trend(args: TrendArgs, config: Config) -> Result<ExitCode> {

@@ -507,7 +507,8 @@ pub struct HotspotArgs {
     /// H3 resolution, 0..=10 (default 6).
     #[arg(long)]
     pub resolution: Option<String>,
-    /// Time slices of the emerging classes: week, month (default), quarter, half, year.
+    /// Time slices of the emerging classes: week, month, quarter, half or year
+    /// (default: the finest of month, quarter, half, year giving at most 260).
     #[arg(long)]
     pub period: Option<String>,
     /// Write the GeoJSON here instead of standard output.

@@ -59,7 +59,7 @@ pub struct LethalIncident {
 pub struct Kidnappings {
     /// Incidents of sub-event type Abduction/forced disappearance.
     pub abduction_incidents: u64,
-    /// Kidnap cases opened in the period whose place is in the area.
+    /// Kidnap cases whose abduction falls in the period and whose place is in the area.
     pub cases: u64,
     /// Of which still held (as the viewer's reports tell).
     pub held: u64,

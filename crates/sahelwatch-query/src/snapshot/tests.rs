@@ -341,6 +341,7 @@ proptest! {
                         longitude: if exact { r.longitude } else { r.coarse_longitude },
                         sub_event_type: r.sub_event_type,
                         fatalities: r.fatalities,
+                        restricted: r.marking.tlp != Tlp::Clear,
                     }
                 })
                 .collect();

@@ -158,7 +158,7 @@ async fn change(
 /// in the area (region, country, admin1, bbox or polygon; without one, the
 /// box around the incidents found). Gi* uses queen contiguity (the ring of 6
 /// neighbours plus the cell itself, binary weights); classes come from
-/// Benjamini-Hochberg adjusted p-values (hot_99/95/90, cold_...). Emerging
+/// Benjamini-Hochberg adjusted p-values (hot99/95/90, cold99/95/90). Emerging
 /// classes (new, intensifying, persistent, diminishing, historical,
 /// sporadic) come from a Mann-Kendall test of each cell's Gi* over the time
 /// slices of `period`. A GeoJSON FeatureCollection of the cells with
