@@ -667,189 +667,200 @@ impl App {
         q: &AnalyticsQuery,
         path: &str,
     ) -> Result<Hotspots, AppError> {
-        use sahelwatch_analytics::hotspot::{
-            Grid, HotColdClass, HotspotError, emerging_hotspots, fdr_bh, gi_star,
-        };
         let snap = self.snapshot().await?;
         let mut hits: Vec<Hit> = Vec::new();
         snap.visit(&q.filter, viewer, |h| hits.push(h));
         self.audit_analysis(viewer, hits.iter().any(|h| h.restricted), path)
             .await?;
-        let res = h3o::Resolution::try_from(q.resolution)
-            .map_err(|e| AppError::bad("resolution", &q.resolution.to_string(), e.to_string()))?;
-        let shape = match &q.shape {
-            Some(s) => s.clone(),
-            None => {
-                // No area shape: the box around the incidents found, half a
-                // degree wider on every side.
-                let (mut a, mut b, mut c, mut d) = (90.0f64, 180.0f64, -90.0f64, -180.0f64);
-                for h in &hits {
-                    a = a.min(h.latitude);
-                    b = b.min(h.longitude);
-                    c = c.max(h.latitude);
-                    d = d.max(h.longitude);
-                }
-                if hits.is_empty() {
-                    return Err(AppError::bad(
-                        "region",
-                        "",
-                        "no incident matches and no area was given, so there is no grid to analyse; give region, country, admin1, bbox or polygon",
-                    ));
-                }
-                let rect = geo::Rect::new(
-                    geo::coord! { x: (b - 0.5).max(-180.0), y: (a - 0.5).max(-90.0) },
-                    geo::coord! { x: (d + 0.5).min(180.0), y: (c + 0.5).min(90.0) },
-                );
-                geo::MultiPolygon(vec![rect.to_polygon()])
+        // Seconds of arithmetic on a large grid: off the async workers.
+        let (q, viewer) = (q.clone(), viewer.clone());
+        tokio::task::spawn_blocking(move || hotspot_answer(&viewer, &q, hits))
+            .await
+            .map_err(|e| AppError::Internal(format!("hotspot computation failed: {e}")))?
+    }
+}
+
+/// The hotspots of `hits` (the visible incidents of the query), pure arithmetic.
+fn hotspot_answer(
+    viewer: &Viewer,
+    q: &AnalyticsQuery,
+    hits: Vec<Hit>,
+) -> Result<Hotspots, AppError> {
+    use sahelwatch_analytics::hotspot::{
+        Grid, HotColdClass, HotspotError, emerging_hotspots, fdr_bh, gi_star,
+    };
+    let res = h3o::Resolution::try_from(q.resolution)
+        .map_err(|e| AppError::bad("resolution", &q.resolution.to_string(), e.to_string()))?;
+    let shape = match &q.shape {
+        Some(s) => s.clone(),
+        None => {
+            // No area shape: the box around the incidents found, half a
+            // degree wider on every side.
+            let (mut a, mut b, mut c, mut d) = (90.0f64, 180.0f64, -90.0f64, -180.0f64);
+            for h in &hits {
+                a = a.min(h.latitude);
+                b = b.min(h.longitude);
+                c = c.max(h.latitude);
+                d = d.max(h.longitude);
             }
-        };
-        let grid_error = |e: HotspotError| match e {
-            HotspotError::InvalidArea(m) if q.raw.polygon.is_some() => {
-                AppError::bad("polygon", q.raw.polygon.as_deref().unwrap_or(""), m)
+            if hits.is_empty() {
+                return Err(AppError::bad(
+                    "region",
+                    "",
+                    "no incident matches and no area was given, so there is no grid to analyse; give region, country, admin1, bbox or polygon",
+                ));
             }
-            HotspotError::InvalidArea(m) => {
-                AppError::bad("bbox", q.raw.bbox.as_deref().unwrap_or(""), m)
-            }
-            other => AppError::bad("resolution", &q.resolution.to_string(), other.to_string()),
-        };
-        let mut grid = Grid::covering(&shape, res).map_err(grid_error)?;
-        if let Some(clip) = &q.clip {
-            // A box or polygon inside named countries: only their cells.
-            use geo::Intersects;
-            let cells: Vec<h3o::CellIndex> = grid
-                .cells()
-                .iter()
-                .copied()
-                .filter(|c| {
-                    let ll = h3o::LatLng::from(*c);
-                    clip.intersects(&geo::Point::new(ll.lng(), ll.lat()))
-                })
-                .collect();
-            grid = Grid::from_cells(cells).map_err(grid_error)?;
+            let rect = geo::Rect::new(
+                geo::coord! { x: (b - 0.5).max(-180.0), y: (a - 0.5).max(-90.0) },
+                geo::coord! { x: (d + 0.5).min(180.0), y: (c + 0.5).min(90.0) },
+            );
+            geo::MultiPolygon(vec![rect.to_polygon()])
         }
-        // Each incident's cell, once (the H3 lookup is the costly part).
-        let cell_of: Vec<Option<usize>> = hits
+    };
+    let grid_error = |e: HotspotError| match e {
+        HotspotError::InvalidArea(m) if q.raw.polygon.is_some() => {
+            AppError::bad("polygon", q.raw.polygon.as_deref().unwrap_or(""), m)
+        }
+        HotspotError::InvalidArea(m) => {
+            AppError::bad("bbox", q.raw.bbox.as_deref().unwrap_or(""), m)
+        }
+        other => AppError::bad("resolution", &q.resolution.to_string(), other.to_string()),
+    };
+    let mut grid = Grid::covering(&shape, res).map_err(grid_error)?;
+    if let Some(clip) = &q.clip {
+        // A box or polygon inside named countries: only their cells.
+        use geo::Intersects;
+        let cells: Vec<h3o::CellIndex> = grid
+            .cells()
             .iter()
-            .map(|h| {
-                h3o::LatLng::new(h.latitude, h.longitude)
-                    .ok()
-                    .and_then(|ll| grid.index_of(ll.to_cell(res)))
+            .copied()
+            .filter(|c| {
+                let ll = h3o::LatLng::from(*c);
+                clip.intersects(&geo::Point::new(ll.lng(), ll.lat()))
             })
             .collect();
-        let mut counts = vec![0.0; grid.len()];
-        for i in cell_of.iter().flatten() {
-            counts[*i] += 1.0;
-        }
-        let outside_grid = cell_of.iter().filter(|c| c.is_none()).count();
-        let gi = gi_star(&grid, &counts).map_err(|e| AppError::Internal(e.to_string()))?;
-        let q_values = fdr_bh(&gi.iter().map(|g| g.p).collect::<Vec<_>>());
-        let classes: Vec<HotColdClass> = gi
-            .iter()
-            .zip(&q_values)
-            .map(|(g, q)| HotColdClass::from_z_q(g.z, *q))
-            .collect();
-        // Time slices for the emerging classes.
-        let (lo, hi) = (
-            q.filter.date_from.or(hits.first().map(|h| h.event_date)),
-            q.filter.date_to.or(hits.last().map(|h| h.event_date)),
-        );
-        // Without an explicit period, the finest one with at most MAX_SLICES slices.
-        let period = match &q.raw.period {
-            Some(_) => q.period,
-            None => [Period::Month, Period::Quarter, Period::Half, Period::Year]
-                .into_iter()
-                .find(|p| matches!((lo, hi), (Some(a), Some(b)) if p.count(a, b) <= MAX_SLICES))
-                .unwrap_or(Period::Year),
-        };
-        let spans = buckets(period, lo, hi, MAX_SLICES)?;
-        if spans.len().saturating_mul(grid.len()) > MAX_CELL_SLICES {
-            return Err(AppError::bad(
-                "resolution",
-                &q.resolution.to_string(),
-                format!(
-                    "{} cells x {} time slices is more than {MAX_CELL_SLICES}; use a coarser resolution or a longer period",
-                    grid.len(),
-                    spans.len()
-                ),
-            ));
-        }
-        let mut slices = vec![vec![0.0; grid.len()]; spans.len()];
-        let mut fat = vec![0u64; grid.len()];
-        let mut k = 0;
-        for (h, i) in hits.iter().zip(&cell_of) {
-            let Some(i) = *i else { continue };
-            fat[i] += h.fatalities as u64;
-            while k < spans.len() && spans[k].to < h.event_date {
-                k += 1;
-            }
-            if k < spans.len() && spans[k].from <= h.event_date {
-                slices[k][i] += 1.0;
-            }
-        }
-        let emerging = if spans.is_empty() {
-            None
-        } else {
-            Some(emerging_hotspots(&grid, &slices).map_err(|e| AppError::Internal(e.to_string()))?)
-        };
-        let mut features = Vec::new();
-        for (i, cell) in grid.cells().iter().enumerate() {
-            let e = emerging.as_ref().map(|e| &e[i]);
-            let quiet = counts[i] == 0.0
-                && !classes[i].is_hot()
-                && !classes[i].is_cold()
-                && e.is_none_or(|e| {
-                    e.class == sahelwatch_analytics::hotspot::EmergingClass::NotHot
-                });
-            if quiet {
-                continue;
-            }
-            let ring: Vec<Vec<f64>> = {
-                let b = cell.boundary();
-                let mut r: Vec<Vec<f64>> = b
-                    .iter()
-                    .map(|ll| vec![round6(ll.lng()), round6(ll.lat())])
-                    .collect();
-                if let Some(first) = r.first().cloned() {
-                    r.push(first);
-                }
-                r
-            };
-            let mut props = serde_json::json!({
-                "h3": cell.to_string(),
-                "count": counts[i] as u64,
-                "fatalities": fat[i],
-                "gi_z": round6(gi[i].z),
-                "gi_p": gi[i].p,
-                "gi_q": q_values[i],
-                "class": classes[i],
-                "bin": classes[i].bin(),
-            });
-            if let Some(e) = e {
-                props["emerging"] = serde_json::to_value(e.class).unwrap_or_default();
-                props["hot_slices"] = e.hot_slices.into();
-                props["trend_tau"] = e.trend_tau.into();
-                props["trend_p"] = e.trend_p.into();
-            }
-            features.push(serde_json::json!({
-                "type": "Feature",
-                "id": cell.to_string(),
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-                "properties": props,
-            }));
-        }
-        let incidents = counts.iter().sum::<f64>() as u64;
-        Ok(Hotspots {
-            kind: "FeatureCollection",
-            resolution: q.resolution,
-            grid_cells: grid.len(),
-            incidents,
-            outside_grid,
-            slices: spans.into_iter().map(|s| s.label).collect(),
-            area: q.area.clone(),
-            caption: caption(q, lo, hi, incidents, viewer),
-            features,
-        })
+        grid = Grid::from_cells(cells).map_err(grid_error)?;
     }
+    // Each incident's cell, once (the H3 lookup is the costly part).
+    let cell_of: Vec<Option<usize>> = hits
+        .iter()
+        .map(|h| {
+            h3o::LatLng::new(h.latitude, h.longitude)
+                .ok()
+                .and_then(|ll| grid.index_of(ll.to_cell(res)))
+        })
+        .collect();
+    let mut counts = vec![0.0; grid.len()];
+    for i in cell_of.iter().flatten() {
+        counts[*i] += 1.0;
+    }
+    let outside_grid = cell_of.iter().filter(|c| c.is_none()).count();
+    let gi = gi_star(&grid, &counts).map_err(|e| AppError::Internal(e.to_string()))?;
+    let q_values = fdr_bh(&gi.iter().map(|g| g.p).collect::<Vec<_>>());
+    let classes: Vec<HotColdClass> = gi
+        .iter()
+        .zip(&q_values)
+        .map(|(g, q)| HotColdClass::from_z_q(g.z, *q))
+        .collect();
+    // Time slices for the emerging classes.
+    let (lo, hi) = (
+        q.filter.date_from.or(hits.first().map(|h| h.event_date)),
+        q.filter.date_to.or(hits.last().map(|h| h.event_date)),
+    );
+    // Without an explicit period, the finest one with at most MAX_SLICES slices.
+    let period = match &q.raw.period {
+        Some(_) => q.period,
+        None => [Period::Month, Period::Quarter, Period::Half, Period::Year]
+            .into_iter()
+            .find(|p| matches!((lo, hi), (Some(a), Some(b)) if p.count(a, b) <= MAX_SLICES))
+            .unwrap_or(Period::Year),
+    };
+    let spans = buckets(period, lo, hi, MAX_SLICES)?;
+    if spans.len().saturating_mul(grid.len()) > MAX_CELL_SLICES {
+        return Err(AppError::bad(
+            "resolution",
+            &q.resolution.to_string(),
+            format!(
+                "{} cells x {} time slices is more than {MAX_CELL_SLICES}; use a coarser resolution or a longer period",
+                grid.len(),
+                spans.len()
+            ),
+        ));
+    }
+    let mut slices = vec![vec![0.0; grid.len()]; spans.len()];
+    let mut fat = vec![0u64; grid.len()];
+    let mut k = 0;
+    for (h, i) in hits.iter().zip(&cell_of) {
+        let Some(i) = *i else { continue };
+        fat[i] += h.fatalities as u64;
+        while k < spans.len() && spans[k].to < h.event_date {
+            k += 1;
+        }
+        if k < spans.len() && spans[k].from <= h.event_date {
+            slices[k][i] += 1.0;
+        }
+    }
+    let emerging = if spans.is_empty() {
+        None
+    } else {
+        Some(emerging_hotspots(&grid, &slices).map_err(|e| AppError::Internal(e.to_string()))?)
+    };
+    let mut features = Vec::new();
+    for (i, cell) in grid.cells().iter().enumerate() {
+        let e = emerging.as_ref().map(|e| &e[i]);
+        let quiet = counts[i] == 0.0
+            && !classes[i].is_hot()
+            && !classes[i].is_cold()
+            && e.is_none_or(|e| e.class == sahelwatch_analytics::hotspot::EmergingClass::NotHot);
+        if quiet {
+            continue;
+        }
+        let ring: Vec<Vec<f64>> = {
+            let b = cell.boundary();
+            let mut r: Vec<Vec<f64>> = b
+                .iter()
+                .map(|ll| vec![round6(ll.lng()), round6(ll.lat())])
+                .collect();
+            if let Some(first) = r.first().cloned() {
+                r.push(first);
+            }
+            r
+        };
+        let mut props = serde_json::json!({
+            "h3": cell.to_string(),
+            "count": counts[i] as u64,
+            "fatalities": fat[i],
+            "gi_z": round6(gi[i].z),
+            "gi_p": gi[i].p,
+            "gi_q": q_values[i],
+            "class": classes[i],
+            "bin": classes[i].bin(),
+        });
+        if let Some(e) = e {
+            props["emerging"] = serde_json::to_value(e.class).unwrap_or_default();
+            props["hot_slices"] = e.hot_slices.into();
+            props["trend_tau"] = e.trend_tau.into();
+            props["trend_p"] = e.trend_p.into();
+        }
+        features.push(serde_json::json!({
+            "type": "Feature",
+            "id": cell.to_string(),
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": props,
+        }));
+    }
+    let incidents = counts.iter().sum::<f64>() as u64;
+    Ok(Hotspots {
+        kind: "FeatureCollection",
+        resolution: q.resolution,
+        grid_cells: grid.len(),
+        incidents,
+        outside_grid,
+        slices: spans.into_iter().map(|s| s.label).collect(),
+        area: q.area.clone(),
+        caption: caption(q, lo, hi, incidents, viewer),
+        features,
+    })
 }
 
 fn round6(v: f64) -> f64 {
