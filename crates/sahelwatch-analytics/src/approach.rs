@@ -5,6 +5,7 @@
 
 use crate::hotspot::{TREND_ALPHA, mann_kendall, sens_slope};
 use crate::period::{Period, Span};
+use crate::round1;
 use chrono::NaiveDate;
 use geo::{Distance, Haversine, Point};
 use serde::Serialize;
@@ -120,10 +121,6 @@ pub fn approach(
         median_trend: trend(&medians),
         min_trend: trend(&mins),
     }
-}
-
-fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
 }
 
 fn month_index(first: NaiveDate, day: NaiveDate) -> usize {

@@ -2,6 +2,7 @@
 //! percent, ACLED's early-warning band and a sentence a brief can quote.
 
 use crate::period::{Period, Span};
+use crate::round1;
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
@@ -173,11 +174,6 @@ pub struct Change {
 /// The change in percent, unrounded; `None` without a baseline.
 fn percent(now: u64, before: u64) -> Option<f64> {
     (before > 0).then(|| (now as f64 - before as f64) / before as f64 * 100.0)
-}
-
-/// One decimal, as reported.
-pub fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
 }
 
 /// The change from `previous` to `current`. `subject` names what was counted

@@ -14,3 +14,8 @@ pub mod change;
 pub mod chart;
 pub mod hotspot;
 pub mod period;
+
+/// A value to one decimal, as analytics report percentages and distances.
+pub fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}

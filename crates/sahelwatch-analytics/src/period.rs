@@ -150,6 +150,29 @@ impl Period {
     }
 }
 
+/// Which of a list of sorted, disjoint spans holds each of a non-decreasing
+/// sequence of days (incidents come from the index in day order): one pass
+/// over both.
+pub struct SpanCursor<'a> {
+    spans: &'a [Span],
+    k: usize,
+}
+
+impl<'a> SpanCursor<'a> {
+    pub fn new(spans: &'a [Span]) -> Self {
+        SpanCursor { spans, k: 0 }
+    }
+
+    /// The index of the span holding `day`, if any; days must not decrease
+    /// from one call to the next.
+    pub fn find(&mut self, day: NaiveDate) -> Option<usize> {
+        while self.k < self.spans.len() && self.spans[self.k].to < day {
+            self.k += 1;
+        }
+        (self.k < self.spans.len() && self.spans[self.k].from <= day).then_some(self.k)
+    }
+}
+
 /// Inclusive days `from..=to` with the words a sentence uses for them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Span {
@@ -350,6 +373,22 @@ mod tests {
             }
         }
         assert_eq!(Period::Month.count(d("2024-02-01"), d("2024-01-01")), 0);
+        let spans = [
+            Span::parse("2024-01").unwrap(),
+            Span::parse("2024-03").unwrap(),
+        ];
+        let mut c = SpanCursor::new(&spans);
+        let found: Vec<Option<usize>> = [
+            "2023-12-31",
+            "2024-01-31",
+            "2024-02-10",
+            "2024-03-01",
+            "2024-04-01",
+        ]
+        .iter()
+        .map(|x| c.find(d(x)))
+        .collect();
+        assert_eq!(found, [None, Some(0), None, Some(1), None]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::query::{ParamError, RawIncidentQuery};
 use crate::{App, AppError};
 use chrono::NaiveDate;
 use sahelwatch_analytics::change::{Change, Comparison, Totals, change};
-use sahelwatch_analytics::period::{Period, Span};
+use sahelwatch_analytics::period::{Period, Span, SpanCursor};
 use sahelwatch_core::{CountryCode, Viewer};
 use sahelwatch_query::{Filter, Hit, Snapshot, Within};
 use serde::{Deserialize, Serialize};
@@ -440,13 +440,9 @@ fn count_spans(
     let mut f = filter.clone();
     f.date_from = Some(f.date_from.map_or(first.from, |d| d.max(first.from)));
     f.date_to = Some(f.date_to.map_or(last.to, |d| d.min(last.to)));
-    // Hits arrive in day order: advance through the spans.
-    let mut k = 0;
+    let mut cursor = SpanCursor::new(spans);
     snap.visit(&f, viewer, |h: Hit| {
-        while k < spans.len() && spans[k].to < h.event_date {
-            k += 1;
-        }
-        if k < spans.len() && spans[k].from <= h.event_date {
+        if let Some(k) = cursor.find(h.event_date) {
             out[k].count += 1;
             out[k].fatalities += h.fatalities as u64;
             restricted |= h.restricted;
@@ -512,12 +508,9 @@ impl App {
         let hi = q.filter.date_to.or(days.last().map(|d| d.0));
         let spans = buckets(q.period, lo, hi, MAX_BUCKETS)?;
         let mut totals = vec![Totals::default(); spans.len()];
-        let mut k = 0;
+        let mut cursor = SpanCursor::new(&spans);
         for (day, t) in &days {
-            while k < spans.len() && spans[k].to < *day {
-                k += 1;
-            }
-            if k < spans.len() && spans[k].from <= *day {
+            if let Some(k) = cursor.find(*day) {
                 totals[k].count += t.count;
                 totals[k].fatalities += t.fatalities;
             }
@@ -789,14 +782,11 @@ fn hotspot_answer(
     }
     let mut slices = vec![vec![0.0; grid.len()]; spans.len()];
     let mut fat = vec![0u64; grid.len()];
-    let mut k = 0;
+    let mut cursor = SpanCursor::new(&spans);
     for (h, i) in hits.iter().zip(&cell_of) {
         let Some(i) = *i else { continue };
         fat[i] += h.fatalities as u64;
-        while k < spans.len() && spans[k].to < h.event_date {
-            k += 1;
-        }
-        if k < spans.len() && spans[k].from <= h.event_date {
+        if let Some(k) = cursor.find(h.event_date) {
             slices[k][i] += 1.0;
         }
     }

@@ -19,18 +19,19 @@ fn raw(a: &AnalysisArgs) -> Result<RawAnalyticsQuery> {
                 .with_context(|| format!("--polygon: cannot read {}", p.display()))?,
         ),
     };
+    let c = &a.common;
     Ok(RawAnalyticsQuery {
         region: a.region.clone(),
-        country: a.country.clone(),
-        admin1: a.admin1.clone(),
-        bbox: a.bbox.clone(),
+        country: c.country.clone(),
+        admin1: c.admin1.clone(),
+        bbox: c.bbox.clone(),
         polygon,
-        event_type: a.event_type.clone(),
-        sub_event_type: a.sub_event_type.clone(),
-        actor: a.actor.clone(),
-        dataset: a.dataset.clone(),
-        from: a.from.clone(),
-        to: a.to.clone(),
+        event_type: c.event_type.clone(),
+        sub_event_type: c.sub_event_type.clone(),
+        actor: c.actor.clone(),
+        dataset: c.dataset.clone(),
+        from: c.from.clone(),
+        to: c.to.clone(),
         ..Default::default()
     })
 }

@@ -160,15 +160,28 @@ pub struct GazetteerImportArgs {
 /// Filters shared by incidents, counts and export (same meaning as the API's).
 #[derive(Debug, Args, Default)]
 pub struct FilterArgs {
-    /// min_lon,min_lat,max_lon,max_lat
-    #[arg(long, allow_hyphen_values = true)]
-    pub bbox: Option<String>,
+    #[command(flatten)]
+    pub common: CommonFilterArgs,
     /// lat,lon or a place name ("Dori", "Dori,BF").
     #[arg(long, allow_hyphen_values = true)]
     pub near: Option<String>,
     /// Radius for --near, km (default 50).
     #[arg(long)]
     pub radius_km: Option<String>,
+    /// At least this many fatalities.
+    #[arg(long)]
+    pub min_fatalities: Option<String>,
+    /// Words that must appear in the notes.
+    #[arg(long)]
+    pub text: Option<String>,
+}
+
+/// The filters incident searches and analyses share.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonFilterArgs {
+    /// min_lon,min_lat,max_lon,max_lat
+    #[arg(long, allow_hyphen_values = true)]
+    pub bbox: Option<String>,
     /// First day, YYYY-MM-DD.
     #[arg(long)]
     pub from: Option<String>,
@@ -190,12 +203,6 @@ pub struct FilterArgs {
     /// Part of an actor name.
     #[arg(long)]
     pub actor: Option<String>,
-    /// At least this many fatalities.
-    #[arg(long)]
-    pub min_fatalities: Option<String>,
-    /// Words that must appear in the notes.
-    #[arg(long)]
-    pub text: Option<String>,
     /// Only this dataset (acled, ucdp-ged).
     #[arg(long)]
     pub dataset: Option<String>,
@@ -428,39 +435,14 @@ pub enum AuditWhat {
 /// The area and filters of an analysis.
 #[derive(Debug, Args, Clone)]
 pub struct AnalysisArgs {
+    #[command(flatten)]
+    pub common: CommonFilterArgs,
     /// Named region: sahel (Mali, Burkina Faso, Niger) or liptako-gourma (three borders).
     #[arg(long)]
     pub region: Option<String>,
-    /// Countries (codes or names), comma-separated.
-    #[arg(long)]
-    pub country: Option<String>,
-    /// First-level divisions, comma-separated.
-    #[arg(long)]
-    pub admin1: Option<String>,
-    /// min_lon,min_lat,max_lon,max_lat
-    #[arg(long, allow_hyphen_values = true)]
-    pub bbox: Option<String>,
     /// A file holding a GeoJSON Polygon or MultiPolygon (or a Feature with one).
     #[arg(long, value_name = "FILE")]
     pub polygon: Option<PathBuf>,
-    /// ACLED event types, comma-separated.
-    #[arg(long)]
-    pub event_type: Option<String>,
-    /// ACLED sub-event types, comma-separated.
-    #[arg(long)]
-    pub sub_event_type: Option<String>,
-    /// Part of an actor name.
-    #[arg(long)]
-    pub actor: Option<String>,
-    /// Only this dataset (acled, ucdp-ged).
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// First day, YYYY-MM-DD.
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Last day, YYYY-MM-DD.
-    #[arg(long)]
-    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -461,19 +461,19 @@ async fn import_incidents(
 
 fn raw_query(f: &FilterArgs) -> RawIncidentQuery {
     RawIncidentQuery {
-        bbox: f.bbox.clone(),
+        bbox: f.common.bbox.clone(),
         near: f.near.clone(),
         radius_km: f.radius_km.clone(),
-        from: f.from.clone(),
-        to: f.to.clone(),
-        country: f.country.clone(),
-        admin1: f.admin1.clone(),
-        event_type: f.event_type.clone(),
-        sub_event_type: f.sub_event_type.clone(),
-        actor: f.actor.clone(),
+        from: f.common.from.clone(),
+        to: f.common.to.clone(),
+        country: f.common.country.clone(),
+        admin1: f.common.admin1.clone(),
+        event_type: f.common.event_type.clone(),
+        sub_event_type: f.common.sub_event_type.clone(),
+        actor: f.common.actor.clone(),
         min_fatalities: f.min_fatalities.clone(),
         q: f.text.clone(),
-        dataset: f.dataset.clone(),
+        dataset: f.common.dataset.clone(),
         ..Default::default()
     }
 }

@@ -94,7 +94,7 @@ fn shares(groups: Vec<(String, u64, u64)>, total: u64) -> Vec<Share> {
             percent: if total == 0 {
                 0.0
             } else {
-                (count as f64 / total as f64 * 1000.0).round() / 10.0
+                sahelwatch_analytics::round1(count as f64 / total as f64 * 100.0)
             },
             name,
             count,
