@@ -351,7 +351,7 @@ impl RawAnalyticsQuery {
 }
 
 /// A GeoJSON Polygon or MultiPolygon geometry (or a Feature holding one).
-fn parse_polygon(text: &str) -> Result<geo::MultiPolygon<f64>, String> {
+pub(crate) fn parse_polygon(text: &str) -> Result<geo::MultiPolygon<f64>, String> {
     let gj: geojson::GeoJson = text
         .parse()
         .map_err(|e: geojson::Error| format!("is not GeoJSON: {e}"))?;

@@ -23,6 +23,7 @@ pub mod fusion;
 mod import;
 mod query;
 pub mod reports;
+pub mod roads;
 mod search;
 pub mod stix;
 mod stream;
@@ -75,6 +76,8 @@ pub struct App {
     #[allow(clippy::type_complexity)]
     place_index:
         std::sync::Mutex<Option<(Arc<Gazetteer>, Arc<sahelwatch_extract::places::PlaceIndex>)>>,
+    /// The loaded road network and the viewers' risk on it.
+    roads: roads::RoadsState,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -103,6 +106,7 @@ impl App {
             index_updates: tokio::sync::watch::Sender::new(0),
             actors: Arc::new(sahelwatch_extract::actors::ActorDictionary::builtin()),
             place_index: std::sync::Mutex::new(None),
+            roads: roads::RoadsState::default(),
         }
     }
 

@@ -27,6 +27,8 @@ fn rows(n: usize) -> Vec<IndexRow> {
             admin1: Some(format!("Region {}", rng.random_range(0..40))),
             actors: vec![format!("Actor {}", rng.random_range(0..300))],
             fatalities: rng.random_range(0..10),
+            geo_precision: sahelwatch_core::Precision::EXACT,
+            on_road: false,
             updated_micros: 0,
         })
         .collect()

@@ -41,6 +41,15 @@ pub fn coarse_position(c: Coarsen, loc: &Location, gazetteer: &Gazetteer) -> (f6
     (round_coord(lat), round_coord(lon))
 }
 
+/// The geo_precision shown with a position coarsened to `c`.
+pub fn coarse_precision(c: Coarsen, p: Precision) -> Precision {
+    match c {
+        Coarsen::Exact => p,
+        Coarsen::Admin1 => Precision::COARSE,
+        Coarsen::Km10 | Coarsen::Admin2 => p.max(Precision::NEAR),
+    }
+}
+
 /// Rewrite `loc` as a viewer outside the owner organisation sees it, given
 /// the coarse position computed when the marking was set.
 pub fn coarsen_location(loc: &mut Location, c: Coarsen, coarse: (f64, f64)) {
@@ -53,10 +62,8 @@ pub fn coarsen_location(loc: &mut Location, c: Coarsen, coarse: (f64, f64)) {
     loc.admin3 = None;
     if c == Coarsen::Admin1 {
         loc.admin2 = None;
-        loc.geo_precision = Precision::COARSE;
-    } else if loc.geo_precision == Precision::EXACT {
-        loc.geo_precision = Precision::NEAR;
     }
+    loc.geo_precision = coarse_precision(c, loc.geo_precision);
 }
 
 #[cfg(test)]

@@ -248,6 +248,39 @@ pub fn round_coord(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
+/// Fragments that, in an incident's notes, tell of an attack on vehicles, a
+/// convoy, a checkpoint or a road, in English and French. Lower case and
+/// without accents or regex syntax, so that both storage backends find them
+/// with `LIKE` on `lower(notes)` (`véhicule` is found by `hicule`).
+pub const ROAD_CUES: &[&str] = &[
+    "convoy",
+    "convoi",
+    "vehicle",
+    "hicule",
+    "truck",
+    "camion",
+    "lorry",
+    " bus",
+    "checkpoint",
+    "poste de contr",
+    "roadblock",
+    "barrage routier",
+    "ambush",
+    "embuscade",
+    "roadside",
+    "on the road",
+    "sur la route",
+    "sur l'axe",
+    "highway",
+];
+
+/// Whether notes tell of an attack on vehicles, a convoy, a checkpoint or a
+/// road ([`ROAD_CUES`]).
+pub fn tells_of_road(notes: &str) -> bool {
+    let lower = notes.to_lowercase();
+    ROAD_CUES.iter().any(|c| lower.contains(c))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

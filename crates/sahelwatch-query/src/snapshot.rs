@@ -17,10 +17,11 @@ use crate::filter::{Cursor, Filter, GroupKey, Sort};
 use chrono::{Datelike, NaiveDate};
 use geo::{Distance, Haversine, Point};
 use rustc_hash::FxHashMap;
+use sahelwatch_core::coarsen::coarse_precision;
 use sahelwatch_core::place::admin_key;
 use sahelwatch_core::text::fold;
 use sahelwatch_core::{
-    CountryCode, EventType, GroupId, Marking, OrgId, SubEventType, Tlp, UserId, Viewer,
+    CountryCode, EventType, GroupId, Marking, OrgId, Precision, SubEventType, Tlp, UserId, Viewer,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,6 +49,11 @@ pub struct IndexRow {
     /// Every actor name, main and associated.
     pub actors: Vec<String>,
     pub fatalities: u32,
+    /// ACLED geo_precision (1-3) of the exact position.
+    pub geo_precision: Precision,
+    /// The notes tell of an attack on vehicles, a convoy, a checkpoint or a
+    /// road (`sahelwatch_core::incident::ROAD_CUES`).
+    pub on_road: bool,
     /// When the row was last written (microseconds since the epoch). Successive
     /// writes get increasing times, in commit order.
     pub updated_micros: i64,
@@ -205,6 +211,9 @@ struct Segment {
     country: Vec<u16>,
     admin1: Vec<u32>,
     fat: Vec<u32>,
+    /// Geo precision seen by the owner (bits 0-1), by others (bits 2-3), and
+    /// the on-road flag (bit 4).
+    geo: Vec<u8>,
     owner: Vec<u32>,
     tlp: Vec<u8>,
     group: Vec<u32>,
@@ -255,6 +264,7 @@ impl Segment {
             country: Vec::with_capacity(n),
             admin1: Vec::with_capacity(n),
             fat: Vec::with_capacity(n),
+            geo: Vec::with_capacity(n),
             owner: Vec::with_capacity(n),
             tlp: Vec::with_capacity(n),
             group: Vec::with_capacity(n),
@@ -287,6 +297,9 @@ impl Segment {
         self.admin1.push(d.admin1(r.admin1.as_deref()));
         self.fat.push(r.fatalities);
         let m = &r.marking;
+        let coarse = coarse_precision(m.coarsen, r.geo_precision);
+        self.geo
+            .push(r.geo_precision.get() | (coarse.get() << 2) | (u8::from(r.on_road) << 4));
         self.owner.push(d.org(m.owner));
         self.tlp.push(m.tlp.code());
         self.group.push(d.group(m.sharing_group));
@@ -319,6 +332,7 @@ impl Segment {
         self.country.push(o.country[i]);
         self.admin1.push(o.admin1[i]);
         self.fat.push(o.fat[i]);
+        self.geo.push(o.geo[i]);
         self.owner.push(o.owner[i]);
         self.tlp.push(o.tlp[i]);
         self.group.push(o.group[i]);
@@ -404,6 +418,10 @@ pub struct Hit {
     pub longitude: f64,
     pub sub_event_type: SubEventType,
     pub fatalities: u32,
+    /// ACLED geo_precision (1-3) of the position this viewer sees.
+    pub geo_precision: u8,
+    /// The notes tell of an attack on vehicles, a convoy, a checkpoint or a road.
+    pub on_road: bool,
     /// Not TLP:CLEAR (an analysis that used it is audited).
     pub restricted: bool,
 }
@@ -1056,6 +1074,7 @@ impl Snapshot {
                     date = date_of(last_day);
                 }
                 let (lat, lon) = c.position(s, i);
+                let geo = s.geo[i];
                 visit(Hit {
                     id: s.id[i],
                     event_date: date,
@@ -1064,6 +1083,12 @@ impl Snapshot {
                     sub_event_type: SubEventType::from_code(s.sub[i])
                         .unwrap_or(SubEventType::ALL[0]),
                     fatalities: s.fat[i],
+                    geo_precision: if c.exact[s.owner[i] as usize] {
+                        geo & 3
+                    } else {
+                        (geo >> 2) & 3
+                    },
+                    on_road: geo & 16 != 0,
                     restricted: s.tlp[i] != Tlp::Clear.code(),
                 });
                 true

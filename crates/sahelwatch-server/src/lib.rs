@@ -91,6 +91,7 @@ impl utoipa::Modify for SecuritySchemes {
         (name = "reports", description = "Reports: filing, extraction, fusion into incidents, corroboration and contradictions"),
         (name = "cases", description = "Kidnap cases and their steps"),
         (name = "analytics", description = "Trends, change, hotspots, approach toward a place, area briefs, charts"),
+        (name = "routes", description = "Road networks, road risk and route planning"),
         (name = "auth", description = "Signing in, sessions, who am I"),
         (name = "accounts", description = "Organisations, users, API tokens, sharing groups, audit log"),
         (name = "system", description = "Service state"),
@@ -106,6 +107,7 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::incidents::router())
         .merge(routes::analytics::router())
+        .merge(routes::roads::router())
         .merge(routes::places::router())
         .merge(routes::session::router())
         .merge(routes::accounts::router())

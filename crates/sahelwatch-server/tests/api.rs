@@ -525,6 +525,8 @@ async fn openapi_document_matches_the_routes(env: Env) {
         "/api/v1/me/password",
         "/api/v1/organisations",
         "/api/v1/places",
+        "/api/v1/roads",
+        "/api/v1/routes",
         "/api/v1/reports",
         "/api/v1/reports/extract",
         "/api/v1/reports/{id}",

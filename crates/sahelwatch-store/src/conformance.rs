@@ -311,6 +311,13 @@ pub async fn incidents_round_trip_exactly(db: &TestDb) {
         assert_eq!(&stored.data, want, "every field comes back as it went in");
         assert_eq!(stored.marking, Marking::new(org.id, Tlp::Amber));
         assert_eq!(row.marking, Marking::new(org.id, Tlp::Amber));
+        assert_eq!(row.geo_precision, stored.data.location.geo_precision);
+        assert_eq!(
+            row.on_road,
+            sahelwatch_core::incident::tells_of_road(&stored.data.notes),
+            "the database finds the road cues the domain finds: {:?}",
+            stored.data.notes
+        );
         assert_eq!(
             (row.coarse_latitude, row.coarse_longitude),
             (
@@ -1125,6 +1132,60 @@ pub async fn reports_links_and_cases_round_trip(db: &TestDb) {
 }
 
 /// Expand to one test per conformance check for a backend.
+/// Road networks: stored whole, listed newest first, replaced by name in
+/// one transaction.
+pub async fn road_networks_replace_by_name(db: &TestDb) {
+    let s = &db.store;
+    assert!(s.road_networks().await.expect("list").is_empty());
+    let at = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+        .unwrap();
+    let net = |name: &str, data: Vec<u8>| crate::NewRoadNetwork {
+        name: name.into(),
+        source: "roads.geojson".into(),
+        created_at: at,
+        report: serde_json::json!({"segments": data.len()}),
+        data,
+    };
+    let a = s
+        .put_road_network(&net("bf", vec![1, 2, 3]))
+        .await
+        .expect("put");
+    let b = s
+        .put_road_network(&net("monaco", vec![0; 70_000]))
+        .await
+        .expect("put");
+    assert_eq!((a.name.as_str(), a.size_bytes, a.created_at), ("bf", 3, at));
+    assert_eq!(a.report["segments"], 3);
+    let all = s.road_networks().await.expect("list");
+    assert_eq!(
+        all.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![b.id, a.id]
+    );
+    assert_eq!(
+        s.road_network_data(b.id).await.expect("data"),
+        Some(vec![0; 70_000])
+    );
+    let a2 = s
+        .put_road_network(&net("bf", vec![9; 5]))
+        .await
+        .expect("replace");
+    assert!(a2.id > b.id, "a replaced network gets a new id");
+    assert_eq!(s.road_network_data(a.id).await.expect("data"), None);
+    assert_eq!(
+        s.road_network_data(a2.id).await.expect("data"),
+        Some(vec![9; 5])
+    );
+    let names: Vec<String> = s
+        .road_networks()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(names, vec!["bf", "monaco"]);
+}
+
 #[macro_export]
 macro_rules! conformance_suite {
     ($make:expr) => {
@@ -1141,7 +1202,8 @@ macro_rules! conformance_suite {
             accounts_tokens_and_sessions,
             sharing_groups_and_markings,
             audit_chain_is_linear_and_verifiable,
-            reports_links_and_cases_round_trip
+            reports_links_and_cases_round_trip,
+            road_networks_replace_by_name
         );
     };
     (@tests $make:expr; $($name:ident),+) => {

@@ -258,6 +258,31 @@ pub struct ReportRecord {
     pub filed_at: DateTime<Utc>,
 }
 
+/// A road network to store (see `Store::put_road_network`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRoadNetwork {
+    pub name: String,
+    /// What it was built from (file names).
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    /// The import report.
+    pub report: serde_json::Value,
+    /// The network document (opaque to the store).
+    pub data: Vec<u8>,
+}
+
+/// A stored road network, without its document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadNetworkRecord {
+    pub id: i64,
+    pub name: String,
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    pub report: serde_json::Value,
+    /// Size of the stored document.
+    pub size_bytes: i64,
+}
+
 /// An analyst's decision on a report and an incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -528,6 +553,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Steps of these cases, by date then row id.
     async fn case_steps(&self, cases: &[i64]) -> Result<Vec<CaseStepRecord>>;
+
+    // Road networks
+
+    /// Stores a road network, replacing any of the same name, in one
+    /// transaction; a new network gets a new id.
+    async fn put_road_network(&self, network: &NewRoadNetwork) -> Result<RoadNetworkRecord>;
+    /// Every stored road network, newest first.
+    async fn road_networks(&self) -> Result<Vec<RoadNetworkRecord>>;
+    /// The document of a road network.
+    async fn road_network_data(&self, id: i64) -> Result<Option<Vec<u8>>>;
 }
 
 /// Open a store from a location: `postgres://...` or `postgresql://...` for

@@ -35,10 +35,31 @@ pub const SELECT_COLUMNS: &str = "id, uid, owner_org, tlp, dataset, external_id,
     fatalities, fatalities_low, fatalities_high, notes, sources, source_scale, tags, source_timestamp, original, \
     created_at, updated_at, sharing_group, author_user, recipients, coarsen, coarse_latitude, coarse_longitude";
 
-/// Columns read for the query index, in [`DbIndexRow`] order.
-pub const INDEX_COLUMNS: &str = "id, deleted, owner_org, tlp, dataset, event_date, sub_event_type, latitude, \
-    longitude, country, admin1, actor1, actor2, assoc_actor_1, assoc_actor_2, fatalities, sharing_group, \
-    author_user, recipients, coarsen, coarse_latitude, coarse_longitude, updated_at";
+/// Columns read for the query index, in [`DbIndexRow`] order. The last is
+/// whether the notes tell of an attack on a road, found by the database
+/// (`LIKE` on `lower(notes)` works the same in both backends) so that the
+/// notes themselves are not read.
+pub fn index_columns() -> &'static str {
+    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let cues: Vec<String> = sahelwatch_core::incident::ROAD_CUES
+            .iter()
+            .map(|c| {
+                format!(
+                    "lower(coalesce(notes, '')) LIKE '%{}%'",
+                    c.replace('\'', "''")
+                )
+            })
+            .collect();
+        format!(
+            "id, deleted, owner_org, tlp, dataset, event_date, sub_event_type, latitude, longitude, \
+             country, admin1, actor1, actor2, assoc_actor_1, assoc_actor_2, fatalities, sharing_group, \
+             author_user, recipients, coarsen, coarse_latitude, coarse_longitude, updated_at, \
+             geo_precision, ({})",
+            cues.join(" OR ")
+        )
+    });
+    &COLUMNS
+}
 
 /// An incident row as read from either backend, before domain validation.
 pub struct DbIncident {
@@ -260,6 +281,8 @@ pub struct DbIndexRow {
     pub assoc_actor_2: Vec<String>,
     pub fatalities: i64,
     pub updated_at: DateTime<Utc>,
+    pub geo_precision: i64,
+    pub on_road: bool,
 }
 
 impl DbIndexRow {
@@ -287,6 +310,8 @@ impl DbIndexRow {
             admin1: self.admin1,
             actors,
             fatalities: count(id, "fatalities", self.fatalities)?,
+            geo_precision: precision(id, "geo_precision", self.geo_precision)?,
+            on_road: self.on_road,
             updated_micros: self.updated_at.timestamp_micros(),
         })
     }

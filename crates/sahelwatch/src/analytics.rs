@@ -37,7 +37,7 @@ fn raw(a: &AnalysisArgs) -> Result<RawAnalyticsQuery> {
 }
 
 /// Parameter errors as flags: `--as-of '2024-13-01': is not a date`.
-fn flag_errors(e: AppError) -> anyhow::Error {
+pub(crate) fn flag_errors(e: AppError) -> anyhow::Error {
     match e {
         AppError::BadRequest(errs) => anyhow::anyhow!(
             "{}",

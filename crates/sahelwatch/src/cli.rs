@@ -76,6 +76,12 @@ pub enum Command {
     Approach(ApproachArgs),
     /// An area brief (Markdown with PNG charts, or JSON).
     Brief(BriefArgs),
+    /// Road networks imported so far (`import roads`).
+    Roads,
+    /// Routes between two places: fastest, least exposed to the risk of the
+    /// incidents you may see, or balanced, with alternatives and the risk
+    /// profile along each.
+    Route(RouteArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
 }
@@ -110,6 +116,68 @@ pub enum ImportWhat {
     Stix(StixImportArgs),
     /// The bundled starter data: the region's gazetteer and the UCDP GED sample.
     Starter,
+    /// A road network: one OpenStreetMap extract (.osm.pbf), or GeoJSON road
+    /// lines (.geojson, several files join into one network).
+    Roads(RoadImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RoadImportArgs {
+    /// The road file(s).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The network's name (replaces a network of this name). Default: the
+    /// first file's name without its extension.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// GeoJSON: join each dangling line end to a road within this many
+    /// metres (default: join only where lines share a coordinate).
+    #[arg(long, value_name = "METRES")]
+    pub snap: Option<f64>,
+    /// GeoJSON: the road class of every line (motorway, trunk, primary,
+    /// secondary, tertiary, unclassified, residential, living_street,
+    /// service, track). Default: from each line's properties.
+    #[arg(long)]
+    pub class: Option<String>,
+    /// A TOML file overriding truck speeds per class: `[speeds] track = 15`.
+    #[arg(long, value_name = "FILE")]
+    pub speeds: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// Start: a place name (`Dori`, `Dori,BF`) or `lat,lon`.
+    #[arg(long)]
+    pub from: String,
+    /// End: a place name or `lat,lon`.
+    #[arg(long)]
+    pub to: String,
+    /// balanced, fastest or safest (least exposure to risk).
+    #[arg(long, default_value = "balanced")]
+    pub mode: String,
+    /// For balanced: 0 (fastest) to 1 (least exposure).
+    #[arg(long, default_value_t = 0.5)]
+    pub tradeoff: f64,
+    /// Do not look for alternatives.
+    #[arg(long)]
+    pub no_alternatives: bool,
+    /// A GeoJSON Polygon or MultiPolygon of areas to avoid.
+    #[arg(long, value_name = "FILE")]
+    pub avoid: Option<PathBuf>,
+    /// Departure (RFC 3339 or YYYY-MM-DD; default now): risk as of that day.
+    #[arg(long)]
+    pub depart: Option<String>,
+    /// The road network (default: the newest).
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Print the whole answer as JSON (with geometry).
+    #[arg(long)]
+    pub json: bool,
+    /// Write the routes as a GeoJSON FeatureCollection to this file.
+    #[arg(long, value_name = "FILE")]
+    pub geojson: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod analytics;
 mod cli;
 mod config;
 mod progress;
+mod roads;
 
 use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
@@ -189,6 +190,8 @@ async fn run(command: Command, config: Config) -> Result<ExitCode> {
         Command::Hotspots(args) => analytics::hotspots(args, config).await,
         Command::Approach(args) => analytics::approach(args, config).await,
         Command::Brief(args) => analytics::brief(args, config).await,
+        Command::Roads => roads::list(config).await,
+        Command::Route(args) => roads::route(args, config).await,
         Command::Report(cmd) => match cmd.what {
             cli::ReportWhat::Extract(args) => report_extract(args, config).await,
             cli::ReportWhat::Add(args) => report_add(args, config).await,
@@ -391,6 +394,7 @@ async fn import(what: ImportWhat, config: Config) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        ImportWhat::Roads(args) => roads::import(&app, args).await,
         ImportWhat::Starter => {
             let org = app.ensure_org(&config.organisation).await?;
             let report = app

@@ -685,3 +685,88 @@ fn analytics_commands_on_the_starter_data() {
         stderr(&o)
     );
 }
+
+#[test]
+fn import_roads_and_route_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let shared = std::env::var_os("SAHELWATCH_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        });
+    let pbf = shared.join("osm/monaco.osm.pbf");
+    assert!(
+        pbf.exists(),
+        "{}: set SAHELWATCH_SHARED_DATA",
+        pbf.display()
+    );
+    let o = sw(d, &["import", "roads", pbf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("road network 'monaco'"), "{out}");
+    assert!(
+        out.contains("2349 nodes, 2820 segments (1136 one-way)"),
+        "{out}"
+    );
+    assert!(out.contains("footway 566"), "{out}");
+    let o = sw(d, &["roads"]);
+    assert!(stdout(&o).contains("monaco"), "{}", stdout(&o));
+    // Monaco-Ville to Monte-Carlo casino, by coordinates (no gazetteer needed).
+    let o = sw(
+        d,
+        &[
+            "route",
+            "--from",
+            "43.7312,7.4197",
+            "--to",
+            "43.7396,7.4277",
+            "--mode",
+            "fastest",
+            "--json",
+            "--geojson",
+            "r.geojson",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let km = v["routes"][0]["distance_km"].as_f64().unwrap();
+    assert!((1.0..5.0).contains(&km), "{km}");
+    let fc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("r.geojson")).unwrap()).unwrap();
+    assert_eq!(fc["features"][0]["geometry"]["type"], "LineString");
+    // Bad input: a file of another kind, a bad class, an unreachable point.
+    std::fs::write(d.join("roads.txt"), "x").unwrap();
+    let o = sw(d, &["import", "roads", "roads.txt"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("roads.txt"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(
+        d.join("bad.geojson"),
+        "{\"type\": \"FeatureCollection\", \"features\": [\n{",
+    )
+    .unwrap();
+    let o = sw(d, &["import", "roads", "bad.geojson", "--name", "monaco"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("line 2"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sw(d, &["roads"]);
+    assert!(
+        stdout(&o).contains("2820 segments"),
+        "a failed import replaced nothing: {}",
+        stdout(&o)
+    );
+    let o = sw(
+        d,
+        &["route", "--from", "43.7312,7.4197", "--to", "12.37,-1.52"],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("--to"),
+        "{}",
+        stderr(&o)
+    );
+}

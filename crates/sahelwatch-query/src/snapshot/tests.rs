@@ -102,6 +102,8 @@ fn random_row(rng: &mut ChaCha8Rng, id: i64) -> IndexRow {
             rng.random_range(0..40)
         },
         // Few distinct times, so that ties on the update time are common.
+        geo_precision: sahelwatch_core::Precision::new(rng.random_range(1..4)).unwrap(),
+        on_road: rng.random_bool(0.2),
         updated_micros: rng.random_range(0..20),
     }
 }
@@ -341,6 +343,16 @@ proptest! {
                         longitude: if exact { r.longitude } else { r.coarse_longitude },
                         sub_event_type: r.sub_event_type,
                         fatalities: r.fatalities,
+                        geo_precision: if exact {
+                            r.geo_precision.get()
+                        } else {
+                            sahelwatch_core::coarsen::coarse_precision(
+                                r.marking.coarsen,
+                                r.geo_precision,
+                            )
+                            .get()
+                        },
+                        on_road: r.on_road,
                         restricted: r.marking.tlp != Tlp::Clear,
                     }
                 })

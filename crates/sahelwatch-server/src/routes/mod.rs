@@ -7,6 +7,7 @@ pub mod audit;
 pub mod incidents;
 pub mod places;
 pub mod reports;
+pub mod roads;
 pub mod session;
 pub mod stix;
 pub mod stream;

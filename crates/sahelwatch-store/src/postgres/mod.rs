@@ -8,13 +8,13 @@
 //! PostGIS point (`geom`, GiST-indexed) for GIS tools.
 
 use crate::row::{
-    CONTENT_ARITY, DbIncident, DbIndexRow, DbMarking, INDEX_COLUMNS, INSERT_COLUMNS, INSERT_HEAD,
-    SELECT_COLUMNS, coarse_columns,
+    CONTENT_ARITY, DbIncident, DbIndexRow, DbMarking, INSERT_COLUMNS, INSERT_HEAD, SELECT_COLUMNS,
+    coarse_columns,
 };
 use crate::{
     Backend, CaseRecord, CaseStepRecord, Counters, Decision, ImportJob, ImportMsg, ImportOutcome,
-    ImportRecord, Org, ReportLink, ReportRecord, Result, Store, StoreError, StoreStats, UserChange,
-    refused_json, row,
+    ImportRecord, NewRoadNetwork, Org, ReportLink, ReportRecord, Result, RoadNetworkRecord, Store,
+    StoreError, StoreStats, UserChange, refused_json, row,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -35,6 +35,7 @@ use uuid::Uuid;
 
 mod accounts;
 mod reports;
+mod roads;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -273,6 +274,8 @@ fn read_index_row(r: &Row) -> Result<IndexRow> {
         assoc_actor_2: json_list(id, r, 14)?,
         fatalities: r.get::<_, i32>(15) as i64,
         updated_at: r.get(22),
+        geo_precision: r.get::<_, i16>(23) as i64,
+        on_road: r.get(24),
     }
     .into_index_row()
 }
@@ -748,7 +751,10 @@ impl Store for PgStore {
         let c = self.client().await?;
         let stream = c
             .query_raw(
-                &format!("SELECT {INDEX_COLUMNS} FROM incidents WHERE seq > $1 AND seq <= $2"),
+                &format!(
+                    "SELECT {} FROM incidents WHERE seq > $1 AND seq <= $2",
+                    row::index_columns()
+                ),
                 [&after as &(dyn ToSql + Sync), &upto],
             )
             .await?;
@@ -1138,6 +1144,18 @@ impl Store for PgStore {
         limit: usize,
     ) -> Result<Vec<AuditRecord>> {
         self.audit_(org, after, limit).await
+    }
+
+    async fn put_road_network(&self, network: &NewRoadNetwork) -> Result<RoadNetworkRecord> {
+        self.put_road_network_(network).await
+    }
+
+    async fn road_networks(&self) -> Result<Vec<RoadNetworkRecord>> {
+        self.road_networks_().await
+    }
+
+    async fn road_network_data(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        self.road_network_data_(id).await
     }
 
     async fn create_report(&self, report: &ReportRecord) -> Result<i64> {

@@ -5,14 +5,14 @@
 //! on tokio's blocking thread pool.
 
 use crate::row::{
-    self, CONTENT_ARITY, DbIncident, DbIndexRow, DbMarking, INDEX_COLUMNS, INSERT_ARITY,
-    INSERT_COLUMNS, INSERT_HEAD, SELECT_COLUMNS, coarse_columns, date_parse, ids_from_json,
-    ids_json, list_from_json, list_json, map_from_json, map_json, ts_parse, ts_text,
+    self, CONTENT_ARITY, DbIncident, DbIndexRow, DbMarking, INSERT_ARITY, INSERT_COLUMNS,
+    INSERT_HEAD, SELECT_COLUMNS, coarse_columns, date_parse, ids_from_json, ids_json,
+    list_from_json, list_json, map_from_json, map_json, ts_parse, ts_text,
 };
 use crate::{
     Backend, CaseRecord, CaseStepRecord, Counters, Decision, ImportJob, ImportMsg, ImportOutcome,
-    ImportRecord, Org, ReportLink, ReportRecord, Result, Store, StoreError, StoreStats, UserChange,
-    refused_json,
+    ImportRecord, NewRoadNetwork, Org, ReportLink, ReportRecord, Result, RoadNetworkRecord, Store,
+    StoreError, StoreStats, UserChange, refused_json,
 };
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -32,6 +32,7 @@ use uuid::Uuid;
 
 mod accounts;
 mod reports;
+mod roads;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -257,6 +258,8 @@ fn read_index_row(r: &rusqlite::Row<'_>) -> Result<IndexRow> {
         assoc_actor_2: list_from_json(id, "assoc_actor_2", r.get(14)?)?,
         fatalities: r.get(15)?,
         updated_at: ts_parse(&r.get::<_, String>(22)?)?,
+        geo_precision: r.get(23)?,
+        on_road: r.get(24)?,
     }
     .into_index_row()
 }
@@ -706,7 +709,8 @@ impl Store for SqliteStore {
     async fn index_changes(&self, after: i64, upto: i64) -> Result<Vec<IndexRow>> {
         self.blocking(move |c| {
             let mut st = c.prepare_cached(&format!(
-                "SELECT {INDEX_COLUMNS} FROM incidents WHERE seq > ?1 AND seq <= ?2"
+                "SELECT {} FROM incidents WHERE seq > ?1 AND seq <= ?2",
+                row::index_columns()
             ))?;
             let mut rows = st.query(params![after, upto])?;
             let mut out = Vec::new();
@@ -1046,6 +1050,19 @@ impl Store for SqliteStore {
     ) -> Result<Vec<AuditRecord>> {
         self.blocking(move |c| accounts::audit(c, org, after, limit))
             .await
+    }
+
+    async fn put_road_network(&self, network: &NewRoadNetwork) -> Result<RoadNetworkRecord> {
+        let network = network.clone();
+        self.blocking(move |c| roads::put(c, &network)).await
+    }
+
+    async fn road_networks(&self) -> Result<Vec<RoadNetworkRecord>> {
+        self.blocking(|c| roads::list(c)).await
+    }
+
+    async fn road_network_data(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        self.blocking(move |c| roads::data(c, id)).await
     }
 
     async fn create_report(&self, report: &ReportRecord) -> Result<i64> {

@@ -1,0 +1,356 @@
+//! Routes over HTTP on the real Burkina Faso road lines (read in place from
+//! the shared data folder, never copied), with two organisations:
+//! - Ouagadougou to Dori without incidents: fastest = safest, no exposure;
+//! - SYNTHETIC AMBER incidents of one organisation on the main road: its
+//!   users get a riskier fastest route, a safer route that leaves the
+//!   main road, and a profile naming those incidents; the other
+//!   organisation's answer is exactly as if they did not exist;
+//! - avoided areas, bad input named by field, SQLite and PostgreSQL.
+
+mod common;
+
+use common::{TestUser, get, send, user};
+use sahelwatch_app::roads::RoadImportOptions;
+use sahelwatch_app::{App, NoProgress};
+use sahelwatch_core::Role;
+use sahelwatch_server::AppState;
+use sahelwatch_store::conformance::TestDb;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The shared data folder: `$SAHELWATCH_SHARED_DATA`, else `shared/data`
+/// beside the repository.
+fn shared(rel: &str) -> PathBuf {
+    let root = std::env::var_os("SAHELWATCH_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        });
+    let p = root.join(rel);
+    assert!(
+        p.exists(),
+        "{} not found: set SAHELWATCH_SHARED_DATA to the shared data folder",
+        p.display()
+    );
+    p
+}
+
+struct World {
+    _db: TestDb,
+    state: AppState,
+    owner: TestUser,
+    other: TestUser,
+}
+
+async fn world(db: TestDb) -> World {
+    let app = Arc::new(App::new(db.store.clone()));
+    let agency = app.ensure_org("agency").await.unwrap();
+    let ngo = app.ensure_org("ngo").await.unwrap();
+    let name = "geonames_cities500_sahel_region.tsv.gz";
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/starter")
+        .join(name);
+    let gz = Box::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(p).unwrap(),
+    ));
+    app.import_gazetteer(name, gz, None, true, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    let roads = shared("roads/bfa_roadlines_vmap0_divagis.geojson");
+    let file: Box<dyn std::io::Read + Send> = Box::new(std::fs::File::open(&roads).unwrap());
+    let r = app
+        .import_roads(
+            vec![(roads.display().to_string(), file)],
+            RoadImportOptions {
+                name: "bf".into(),
+                snap_m: None,
+                profile: Default::default(),
+                class: None,
+                created_at: chrono::Utc::now(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.report.nodes, r.report.segments),
+        (833, 1157),
+        "{:?}",
+        r.report
+    );
+    let owner = user(&app, agency.id, "owner", Role::Analyst).await;
+    let other = user(&app, ngo.id, "other", Role::Analyst).await;
+    World {
+        state: AppState::new(app),
+        _db: db,
+        owner,
+        other,
+    }
+}
+
+async fn route(w: &World, who: &TestUser, body: Value) -> (u16, Value) {
+    let auth = format!("Bearer {}", who.token);
+    let r = send(
+        &w.state,
+        "POST",
+        "/api/v1/routes",
+        &[("authorization", &auth)],
+        Some(&body.to_string()),
+    )
+    .await;
+    (r.status.as_u16(), r.json())
+}
+
+async fn ok(w: &World, who: &TestUser, body: Value) -> Value {
+    let (s, v) = route(w, who, body.clone()).await;
+    assert_eq!(s, 200, "{body}: {v}");
+    v
+}
+
+/// Routes without their ids: what two callers are compared on.
+fn summary(v: &Value) -> Vec<(String, f64, f64, f64)> {
+    v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["label"].as_str().unwrap().to_string(),
+                r["distance_km"].as_f64().unwrap(),
+                r["duration_s"].as_f64().unwrap(),
+                r["exposure"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn ouagadougou_to_dori(w: World) {
+    let q = json!({"from": "Ouagadougou", "to": "Dori", "mode": "fastest", "depart": "2025-06-01"});
+    // Without incidents: one route, no exposure, the same for everyone.
+    let base = ok(&w, &w.owner, q.clone()).await;
+    assert_eq!(base["network"], "bf");
+    assert!(
+        base["from"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Ouagadougou")
+    );
+    assert!(
+        base["to"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("Burkina Faso"),
+        "{}",
+        base["to"]
+    );
+    let r0 = &base["routes"][0];
+    let km = r0["distance_km"].as_f64().unwrap();
+    assert!(
+        (250.0..340.0).contains(&km),
+        "Ouagadougou-Dori by road is about 260-300 km: {km}"
+    );
+    assert_eq!(r0["exposure"], 0.0);
+    assert_eq!(
+        base["routes"].as_array().unwrap().len(),
+        1,
+        "no alternative differs in exposure"
+    );
+    assert_eq!(summary(&base), summary(&ok(&w, &w.other, q.clone()).await));
+
+    // SYNTHETIC: five recent IED/ambush incidents on the middle of that road,
+    // AMBER (the agency only).
+    let line = r0["geometry"].as_array().unwrap();
+    let auth = format!("Bearer {}", w.owner.token);
+    for k in 0..5 {
+        let p = &line[line.len() * (3 + k) / 10];
+        let body = json!({
+            "incident": {
+                "event_date": format!("2025-05-{:02}", 20 + k),
+                "time_precision": 1,
+                "sub_event_type": "Remote explosive/landmine/IED",
+                "fatalities": {"best": 3},
+                "notes": "SYNTHETIC test incident: convoy struck by an IED on the road.",
+                "location": {"country": "BF", "latitude": p[1], "longitude": p[0], "geo_precision": 1}
+            },
+            "marking": {"tlp": "AMBER"}
+        });
+        let r = send(
+            &w.state,
+            "POST",
+            "/api/v1/incidents",
+            &[("authorization", &auth)],
+            Some(&body.to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+
+    // The other organisation sees nothing of them, by any number.
+    let other = ok(&w, &w.other, q.clone()).await;
+    assert_eq!(summary(&other), summary(&base));
+    assert_eq!(other["risk_incidents"], base["risk_incidents"]);
+
+    // The agency: the fastest route is now exposed, its profile names the
+    // incidents, and a safer alternative leaves the main road.
+    let owner = ok(&w, &w.owner, q.clone()).await;
+    eprintln!(
+        "without incidents: {:?}\nwith them: {:?}",
+        summary(&base),
+        summary(&owner)
+    );
+    let fast = &owner["routes"][0];
+    assert_eq!(
+        fast["distance_km"], r0["distance_km"],
+        "the fastest road is the same road"
+    );
+    assert!(
+        fast["exposure"].as_f64().unwrap() > 1.0,
+        "{}",
+        fast["exposure"]
+    );
+    let high: Vec<&Value> = fast["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["level"] == "high")
+        .collect();
+    assert!(!high.is_empty());
+    let named: usize = high
+        .iter()
+        .map(|s| s["incidents"].as_array().unwrap().len())
+        .sum();
+    assert!(named >= 5, "the five incidents are named: {high:?}");
+    assert!(
+        high.iter()
+            .flat_map(|s| s["incidents"].as_array().unwrap())
+            .all(|i| i["sub_event_type"] == "Remote explosive/landmine/IED")
+    );
+    let routes = owner["routes"].as_array().unwrap();
+    assert!(
+        (2..=6).contains(&routes.len()),
+        "alternatives: {}",
+        summary(&owner).len()
+    );
+    let safest = routes
+        .iter()
+        .min_by(|a, b| {
+            a["exposure"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["exposure"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert!(
+        safest["exposure"].as_f64().unwrap() < 0.5 * fast["exposure"].as_f64().unwrap(),
+        "{}",
+        summary(&owner).len()
+    );
+    assert!(safest["duration_s"].as_f64().unwrap() > fast["duration_s"].as_f64().unwrap());
+    // Alternatives form a Pareto set: slower ones are less exposed.
+    let s = summary(&owner);
+    for pair in s[1..].windows(2) {
+        assert!(pair[0].2 <= pair[1].2 && pair[1].3 <= pair[0].3, "{s:?}");
+    }
+    // Least exposure as the requested mode gives that safest route first.
+    let mut sq = q.clone();
+    sq["mode"] = json!("safest");
+    let safe = ok(&w, &w.owner, sq).await;
+    assert_eq!(safe["routes"][0]["label"], "safest");
+    assert!(
+        safe["routes"][0]["exposure"].as_f64().unwrap()
+            <= safest["exposure"].as_f64().unwrap() + 1e-9
+    );
+    // Departing before the incidents: no risk from them.
+    let mut early = q.clone();
+    early["depart"] = json!("2025-05-01");
+    assert_eq!(summary(&ok(&w, &w.owner, early).await), summary(&base));
+
+    // Avoiding a box around Kaya (on the main road) forces another road;
+    // avoiding a box around Dori makes it unreachable.
+    let kaya = json!({"type": "Polygon", "coordinates": [[[-1.2, 13.0], [-0.9, 13.0], [-0.9, 13.2], [-1.2, 13.2], [-1.2, 13.0]]]});
+    let mut aq = q.clone();
+    aq["avoid"] = kaya;
+    aq["alternatives"] = json!(false);
+    let around = ok(&w, &w.other, aq).await;
+    assert_eq!(around["avoided_areas"], 1);
+    let g = around["routes"][0]["geometry"].as_array().unwrap();
+    assert!(g.iter().all(|p| !(p[0].as_f64().unwrap() > -1.2
+        && p[0].as_f64().unwrap() < -0.9
+        && p[1].as_f64().unwrap() > 13.0
+        && p[1].as_f64().unwrap() < 13.2)));
+    assert!(around["routes"][0]["distance_km"].as_f64().unwrap() > km);
+    let mut dq = q.clone();
+    dq["avoid"] = json!({"type": "Polygon", "coordinates": [[[-0.3, 13.8], [0.3, 13.8], [0.3, 14.3], [-0.3, 14.3], [-0.3, 13.8]]]});
+    let (s, e) = route(&w, &w.other, dq).await;
+    assert_eq!(
+        (s, e["details"][0]["parameter"].as_str()),
+        (400, Some("to")),
+        "{e}"
+    );
+
+    // Bad input is named.
+    for (body, field) in [
+        (json!({"to": "Dori"}), "from"),
+        (json!({"from": "Ouagadougou", "to": "Nowhereville"}), "to"),
+        (
+            json!({"from": "Ouagadougou", "to": "Dori", "mode": "scenic"}),
+            "mode",
+        ),
+        (
+            json!({"from": "Ouagadougou", "to": "Dori", "tradeoff": 2}),
+            "tradeoff",
+        ),
+        (
+            json!({"from": "Ouagadougou", "to": "Dori", "depart": "tomorrow"}),
+            "depart",
+        ),
+        (
+            json!({"from": "Ouagadougou", "to": "Dori", "avoid": {"type": "Point", "coordinates": [0, 0]}}),
+            "avoid",
+        ),
+        (
+            json!({"from": "Ouagadougou", "to": "Dori", "network": "mali"}),
+            "network",
+        ),
+        (json!({"from": "48.85,2.35", "to": "Dori"}), "from"),
+        (json!({"from": "95,2", "to": "Dori"}), "from"),
+    ] {
+        let (s, e) = route(&w, &w.owner, body.clone()).await;
+        assert_eq!(
+            (s, e["details"][0]["parameter"].as_str()),
+            (400, Some(field)),
+            "{body}: {e}"
+        );
+    }
+    let (s, _) = route(
+        &w,
+        &w.owner,
+        json!({"from": "a", "to": "b", "colour": "red"}),
+    )
+    .await;
+    assert_eq!(s, 400, "unknown fields are refused");
+    let r = send(
+        &w.state,
+        "POST",
+        "/api/v1/routes",
+        &[],
+        Some(&q.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let nets = get(&w.state, Some(&w.other.token), "/api/v1/roads")
+        .await
+        .json();
+    assert_eq!(nets[0]["name"], "bf");
+    assert_eq!(nets[0]["report"]["segments"], 1157);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_ouagadougou_to_dori() {
+    ouagadougou_to_dori(world(TestDb::sqlite().await).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ouagadougou_to_dori() {
+    ouagadougou_to_dori(world(TestDb::postgres().await).await).await;
+}
