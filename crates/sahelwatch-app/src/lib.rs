@@ -17,6 +17,7 @@ pub mod analytics;
 mod audit;
 pub mod auth;
 pub mod cases;
+pub mod corridor;
 mod error;
 mod export;
 pub mod fusion;

@@ -115,6 +115,11 @@ pub struct RiskView {
     pub field: RiskField,
     incidents: HashMap<i64, RiskIncident>,
     metrics: Mutex<HashMap<u64, Arc<CchMetric>>>,
+    /// The metrics of the view this one updated: customising again from
+    /// one of them redoes only what the changed segments touch.
+    previous: HashMap<u64, Arc<CchMetric>>,
+    /// The segments whose risk changed since that view.
+    changed: Vec<u32>,
 }
 
 #[derive(Default)]
@@ -138,7 +143,7 @@ fn viewer_key(v: &Viewer) -> String {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> AppError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string())
 }
 
@@ -265,30 +270,38 @@ fn decode(record: RoadNetworkRecord, data: &[u8]) -> Result<Network, AppError> {
 }
 
 /// A route request as given (API query/body or CLI flags).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRouteQuery {
     /// Start: a gazetteer name (`Dori`, `Dori,BF`) or `lat,lon`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     /// End, as `from`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// `balanced` (default), `fastest` or `safest` (least exposure).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// For `balanced`: 0 (fastest) to 1 (least exposure); default 0.5.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tradeoff: Option<f64>,
     /// Up to five alternatives (a Pareto set of time against exposure); default true.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alternatives: Option<bool>,
     /// Areas to avoid: a GeoJSON Polygon or MultiPolygon (or a Feature of one).
     #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avoid: Option<serde_json::Value>,
     /// Departure (RFC 3339 or YYYY-MM-DD); default now. Risk is as of that day.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub depart: Option<String>,
     /// The network's name; default the newest.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
 }
 
 /// What a resolved end of a route is.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RouteEnd {
     pub query: String,
     pub name: String,
@@ -369,21 +382,45 @@ pub struct RouteAnswer {
     pub avoided_areas: usize,
 }
 
+/// A departure time: RFC 3339, or a date (06:00 UTC that day); `now` when
+/// absent.
+pub(crate) fn parse_depart(
+    s: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ParamError> {
+    let Some(s) = s else {
+        return Ok(now);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) if (1000..=9999).contains(&chrono::Datelike::year(&d)) => {
+            Ok(d.and_hms_opt(6, 0, 0).expect("valid time").and_utc())
+        }
+        _ => Err(ParamError::new(
+            "depart",
+            s,
+            "must be an RFC 3339 time (2025-08-05T06:00:00Z) or a date (2025-08-05)",
+        )),
+    }
+}
+
 /// A resolved route request.
-struct RouteQuery {
-    from: String,
-    to: String,
-    lambda: f64,
-    mode: &'static str,
-    tradeoff: f64,
-    alternatives: bool,
-    avoid: Vec<geo::Polygon<f64>>,
-    depart: DateTime<Utc>,
-    network: Option<String>,
+pub(crate) struct RouteQuery {
+    pub from: String,
+    pub to: String,
+    pub lambda: f64,
+    pub mode: &'static str,
+    pub tradeoff: f64,
+    pub alternatives: bool,
+    pub avoid: Vec<geo::Polygon<f64>>,
+    pub depart: DateTime<Utc>,
+    pub network: Option<String>,
 }
 
 impl RawRouteQuery {
-    fn resolve(&self, now: DateTime<Utc>) -> Result<RouteQuery, AppError> {
+    pub(crate) fn resolve(&self, now: DateTime<Utc>) -> Result<RouteQuery, AppError> {
         let mut errs = Vec::new();
         let mut need = |name: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
             Some(s) if !s.is_empty() => s.to_string(),
@@ -434,24 +471,12 @@ impl RawRouteQuery {
                 )),
             }
         }
-        let depart = match self.depart.as_deref() {
-            None => now,
-            Some(s) => match DateTime::parse_from_rfc3339(s) {
-                Ok(t) => t.with_timezone(&Utc),
-                Err(_) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                    Ok(d) if (1000..=9999).contains(&chrono::Datelike::year(&d)) => {
-                        d.and_hms_opt(6, 0, 0).expect("valid time").and_utc()
-                    }
-                    _ => {
-                        errs.push(ParamError::new(
-                            "depart",
-                            s,
-                            "must be an RFC 3339 time (2025-08-05T06:00:00Z) or a date (2025-08-05)",
-                        ));
-                        now
-                    }
-                },
-            },
+        let depart = match parse_depart(self.depart.as_deref(), now) {
+            Ok(t) => t,
+            Err(e) => {
+                errs.push(e);
+                now
+            }
         };
         if !errs.is_empty() {
             return Err(AppError::BadRequest(errs));
@@ -618,31 +643,44 @@ impl App {
         let view = tokio::task::spawn_blocking(move || {
             let model = RiskModel::default();
             let incidents = risk_incidents(&snap, &viewer2, &net2.graph, as_of, &model);
-            let (mut field, mut known) = match old {
-                Some(v) => (v.field.clone(), v.incidents.clone()),
-                None => (RiskField::empty(net2.graph.segments.len()), HashMap::new()),
+            let (mut field, mut known, previous) = match old {
+                Some(v) => (
+                    v.field.clone(),
+                    v.incidents.clone(),
+                    v.metrics.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                ),
+                None => (
+                    RiskField::empty(net2.graph.segments.len()),
+                    HashMap::new(),
+                    HashMap::new(),
+                ),
             };
             let gone: Vec<i64> = known
                 .keys()
                 .filter(|id| !incidents.contains_key(id))
                 .copied()
                 .collect();
+            let mut changed = Vec::new();
             for id in gone {
-                field.remove(id);
+                changed.extend(field.remove(id));
                 known.remove(&id);
             }
             for (id, i) in incidents {
                 if known.get(&id) != Some(&i) {
-                    field.add(&model, &net2.index, &i);
+                    changed.extend(field.add(&model, &net2.index, &i));
                     known.insert(id, i);
                 }
             }
+            changed.sort_unstable();
+            changed.dedup();
             RiskView {
                 seq: snap.seq(),
                 as_of,
                 field,
                 incidents: known,
                 metrics: Mutex::default(),
+                previous,
+                changed,
             }
         })
         .await
@@ -666,6 +704,45 @@ impl App {
         now: DateTime<Utc>,
         path: &str,
     ) -> Result<RouteAnswer, AppError> {
+        let p = self.plan(viewer, raw, now).await?;
+        let labelled: Vec<(&Route, String)> = std::iter::once(&p.main)
+            .chain(p.alts.iter())
+            .enumerate()
+            .map(|(k, r)| {
+                let label = if k == 0 {
+                    p.q.mode.to_string()
+                } else {
+                    label_of(r).to_string()
+                };
+                (r, label)
+            })
+            .collect();
+        let routes = self
+            .route_views(
+                viewer, path, &p.net, &p.risk, &p.main, &labelled, p.q.depart,
+            )
+            .await?;
+        Ok(RouteAnswer {
+            network: p.net.record.name.clone(),
+            from: p.from,
+            to: p.to,
+            depart: p.q.depart,
+            mode: p.q.mode.to_string(),
+            tradeoff: p.q.tradeoff,
+            risk_incidents: p.risk.field.incidents(),
+            routes,
+            avoided_areas: p.q.avoid.len(),
+        })
+    }
+
+    /// The routes of a request (the requested one and its alternatives),
+    /// on the risk `viewer` sees, before they are described.
+    pub(crate) async fn plan(
+        &self,
+        viewer: &Viewer,
+        raw: &RawRouteQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Planned, AppError> {
         let q = raw.resolve(now)?;
         let net = self.network(q.network.as_deref()).await?;
         let gaz = self.gazetteer().await?;
@@ -714,10 +791,43 @@ impl App {
                 },
             ));
         };
-        // The incidents behind dangerous stretches, fetched and checked again.
-        let profiles: Vec<Vec<plan::Stretch>> = std::iter::once(&main)
-            .chain(alts.iter())
-            .map(|r| plan::profile(r, &risk.field))
+        let end_view = |text: &str, p: &crate::ResolvedNear, s: &Snap| RouteEnd {
+            query: text.to_string(),
+            name: p.name.clone(),
+            latitude: p.latitude,
+            longitude: p.longitude,
+            road_latitude: s.point[1],
+            road_longitude: s.point[0],
+            road_distance_m: sahelwatch_analytics::round1(s.distance_m),
+        };
+        Ok(Planned {
+            from: end_view(&q.from, &pa, &sa),
+            to: end_view(&q.to, &pb, &sb),
+            q,
+            net,
+            risk,
+            main,
+            alts,
+        })
+    }
+
+    /// Routes as the API shows them, compared with `main`, each with its
+    /// risk profile. The incidents behind dangerous stretches are fetched
+    /// and checked again, and reads of non-CLEAR ones audited under `path`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn route_views(
+        &self,
+        viewer: &Viewer,
+        path: &str,
+        net: &Network,
+        risk: &RiskView,
+        main: &Route,
+        routes: &[(&Route, String)],
+        depart: DateTime<Utc>,
+    ) -> Result<Vec<RouteView>, AppError> {
+        let profiles: Vec<Vec<plan::Stretch>> = routes
+            .iter()
+            .map(|(r, _)| plan::profile(r, &risk.field))
             .collect();
         let ids: Vec<i64> = profiles
             .iter()
@@ -731,54 +841,63 @@ impl App {
             .await?
             .into_iter()
             .collect();
-        let restricted: Vec<Uuid> = seen
-            .values()
+        self.audit_restricted(viewer, path, seen.values()).await?;
+        Ok(routes
+            .iter()
+            .zip(profiles)
+            .map(|((r, label), prof)| {
+                route_view(
+                    &net.graph,
+                    main,
+                    r,
+                    label.clone(),
+                    prof,
+                    &seen,
+                    viewer,
+                    depart,
+                )
+            })
+            .collect())
+    }
+
+    /// Audits, under `path`, a read of the non-CLEAR incidents among these.
+    pub(crate) async fn audit_restricted<'a>(
+        &self,
+        viewer: &Viewer,
+        path: &str,
+        incidents: impl Iterator<Item = &'a Incident>,
+    ) -> Result<(), AppError> {
+        let restricted: Vec<Uuid> = incidents
             .filter(|i| i.marking.tlp != sahelwatch_core::Tlp::Clear)
             .map(|i| i.id)
             .collect();
         if !restricted.is_empty() {
             self.audit_event(viewer, "read", path, restricted).await?;
         }
-        let fastest_like = |r: &Route| r.lambda == 0.0;
-        let mut views = Vec::new();
-        for (k, (r, prof)) in std::iter::once(&main)
-            .chain(alts.iter())
-            .zip(profiles)
-            .enumerate()
-        {
-            let label = if k == 0 {
-                q.mode.to_string()
-            } else if fastest_like(r) {
-                "fastest".into()
-            } else if r.lambda >= plan::LAMBDA_SAFEST {
-                "safest".into()
-            } else {
-                "alternative".into()
-            };
-            views.push(route_view(
-                &net.graph, &main, r, label, prof, &seen, viewer, q.depart,
-            ));
-        }
-        let end_view = |text: &str, p: &crate::ResolvedNear, s: &Snap| RouteEnd {
-            query: text.to_string(),
-            name: p.name.clone(),
-            latitude: p.latitude,
-            longitude: p.longitude,
-            road_latitude: s.point[1],
-            road_longitude: s.point[0],
-            road_distance_m: sahelwatch_analytics::round1(s.distance_m),
-        };
-        Ok(RouteAnswer {
-            network: net.record.name.clone(),
-            from: end_view(&q.from, &pa, &sa),
-            to: end_view(&q.to, &pb, &sb),
-            depart: q.depart,
-            mode: q.mode.to_string(),
-            tradeoff: q.tradeoff,
-            risk_incidents: risk.field.incidents(),
-            routes: views,
-            avoided_areas: q.avoid.len(),
-        })
+        Ok(())
+    }
+}
+
+/// A planned request.
+pub(crate) struct Planned {
+    pub q: RouteQuery,
+    pub net: Arc<Network>,
+    pub risk: Arc<RiskView>,
+    pub from: RouteEnd,
+    pub to: RouteEnd,
+    /// The requested route, then the alternatives, fastest first.
+    pub main: Route,
+    pub alts: Vec<Route>,
+}
+
+/// What an alternative is called.
+pub(crate) fn label_of(r: &Route) -> &'static str {
+    if r.lambda == 0.0 {
+        "fastest"
+    } else if r.lambda >= plan::LAMBDA_SAFEST {
+        "safest"
+    } else {
+        "alternative"
     }
 }
 
@@ -841,8 +960,17 @@ impl RiskView {
         {
             return Arc::clone(m);
         }
-        let w = plan::weights(&net.topology, &net.tenths, &self.field, lambda, &[]);
-        let m = Arc::new(net.cch.customize(w));
+        let (topo, tenths, field) = (&net.topology, &net.tenths, &self.field);
+        let m = Arc::new(match self.previous.get(&key) {
+            Some(before) => {
+                let w = before.weights().to_vec();
+                let w = plan::reweigh(w, topo, tenths, field, lambda, &self.changed);
+                net.cch.recustomize(before, w)
+            }
+            None => net
+                .cch
+                .customize(plan::weights(topo, tenths, field, lambda, &[])),
+        });
         self.metrics
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -874,29 +1002,32 @@ fn routes(
     } else {
         plan::avoided_segments(&net.graph, &net.index, avoid)
     };
-    let route = |lambda: f64| -> Option<Route> {
-        if avoided.is_empty() {
-            let m = risk.metric(net, lambda);
-            ctx.route(&m, m.weights(), lambda, a, b)
+    // Every path of the request goes through one searcher.
+    net.cch.search(|search| {
+        let mut route = |lambda: f64| -> Option<Route> {
+            if avoided.is_empty() {
+                let m = risk.metric(net, lambda);
+                ctx.route(search, &m, m.weights(), lambda, a, b)
+            } else {
+                // Avoided areas make a one-off metric.
+                let w = plan::weights(&net.topology, &net.tenths, &risk.field, lambda, &avoided);
+                let m = net.cch.customize(w);
+                ctx.route(search, &m, m.weights(), lambda, a, b)
+            }
+        };
+        let main = route(lambda)?;
+        let alts = if alternatives {
+            let candidates: Vec<Route> = plan::LADDER
+                .iter()
+                .filter(|&&l| l != lambda)
+                .filter_map(|&l| route(l))
+                .collect();
+            plan::alternatives(&main, candidates)
         } else {
-            // Avoided areas make a one-off metric.
-            let w = plan::weights(&net.topology, &net.tenths, &risk.field, lambda, &avoided);
-            let m = net.cch.customize(w);
-            ctx.route(&m, m.weights(), lambda, a, b)
-        }
-    };
-    let main = route(lambda)?;
-    let alts = if alternatives {
-        let candidates: Vec<Route> = plan::LADDER
-            .iter()
-            .filter(|&&l| l != lambda)
-            .filter_map(|&l| route(l))
-            .collect();
-        plan::alternatives(&main, candidates)
-    } else {
-        Vec::new()
-    };
-    Some((main, alts))
+            Vec::new()
+        };
+        Some((main, alts))
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use geo::{Intersects, LineString, Polygon};
 
-use crate::engine::{INF, Path, PathEngine, Topology};
+use crate::engine::{INF, Path, PathEngine, Search, Topology};
 use crate::graph::{LonLat, RoadGraph, haversine_m, point_segment_m};
 use crate::risk::{RiskField, SegmentIndex};
 
@@ -66,6 +66,12 @@ pub fn arc_tenths(graph: &RoadGraph, topology: &Topology) -> Vec<u32> {
         .collect()
 }
 
+/// The weight of an arc of `tenths` driving time on a segment of `risk`.
+fn arc_weight(tenths: u32, risk: f64, lambda: f64) -> u32 {
+    let factor = (1.0 + lambda * risk).min(FACTOR_CAP);
+    (tenths as f64 * factor).round() as u32
+}
+
 /// The arc weights of `lambda` under `risk`, arcs in `avoid` forbidden.
 pub fn weights(
     topology: &Topology,
@@ -82,10 +88,29 @@ pub fn weights(
             if avoid.get(a.segment as usize).copied().unwrap_or(false) {
                 return INF;
             }
-            let factor = (1.0 + lambda * risk.risk(a.segment)).min(FACTOR_CAP);
-            (t as f64 * factor).round() as u32
+            arc_weight(t, risk.risk(a.segment), lambda)
         })
         .collect()
+}
+
+/// `weights` (of `lambda`, nothing avoided) brought up to date with `risk`
+/// on the arcs of `segments`, the segments whose risk changed.
+pub fn reweigh(
+    mut weights: Vec<u32>,
+    topology: &Topology,
+    tenths: &[u32],
+    risk: &RiskField,
+    lambda: f64,
+    segments: &[u32],
+) -> Vec<u32> {
+    for &s in segments {
+        for a in topology.by_segment[s as usize] {
+            if a != u32::MAX {
+                weights[a as usize] = arc_weight(tenths[a as usize], risk.risk(s), lambda);
+            }
+        }
+    }
+    weights
 }
 
 /// The segments that cross or lie in any of the polygons.
@@ -212,8 +237,8 @@ impl Route {
         out
     }
 
-    /// Length (m) this route shares with `other`.
-    fn shared_m(&self, other: &Route) -> f64 {
+    /// Length (m) of this route on segments `other` also drives.
+    pub fn shared_m(&self, other: &Route) -> f64 {
         let theirs: rustc_hash::FxHashSet<u32> = other.legs.iter().map(|l| l.segment).collect();
         self.legs
             .iter()
@@ -292,6 +317,7 @@ impl<E: PathEngine> Context<'_, E> {
     /// those of `lambda`), or `None` when there is none.
     pub fn route(
         &self,
+        search: &mut dyn Search<E::Metric>,
         metric: &E::Metric,
         weights: &[u32],
         lambda: f64,
@@ -345,7 +371,7 @@ impl<E: PathEngine> Context<'_, E> {
                 let Some(cb) = part(b.segment, rev_b, frac_b) else {
                     continue;
                 };
-                let Some(Path { cost, arcs }) = self.engine.path(metric, u, v) else {
+                let Some(Path { cost, arcs }) = search.path(metric, u, v) else {
                     continue;
                 };
                 let mut legs = Vec::with_capacity(arcs.len() + 2);
@@ -380,6 +406,36 @@ impl<E: PathEngine> Context<'_, E> {
             length_m: legs.iter().map(|l| l.length_m).sum(),
             exposure: legs.iter().map(Leg::exposure).sum(),
             legs,
+        })
+    }
+
+    /// A route along given legs (segment, reverse, start and end
+    /// fractions), with today's risk: a saved route read again. `None`
+    /// when a leg is not on this graph (a segment out of range, fractions
+    /// outside 0-1 or reversed, a one-way road driven the wrong way).
+    pub fn replay(&self, lambda: f64, legs: &[(u32, bool, f64, f64)]) -> Option<Route> {
+        let mut out = Vec::with_capacity(legs.len());
+        let mut cost = 0.0;
+        for &(segment, reverse, start, end) in legs {
+            if segment as usize >= self.graph.segments.len()
+                || !(0.0..=1.0).contains(&start)
+                || !(start..=1.0).contains(&end)
+            {
+                return None;
+            }
+            let arc = self.arc_of(segment, reverse)?;
+            let leg = self.leg(segment, reverse, start, end);
+            let factor = (1.0 + lambda * leg.risk).min(FACTOR_CAP);
+            cost += self.tenths[arc] as f64 * factor * (end - start);
+            out.push(leg);
+        }
+        Some(Route {
+            lambda,
+            cost: cost.round() as u64,
+            seconds: out.iter().map(|l| l.seconds).sum(),
+            length_m: out.iter().map(|l| l.length_m).sum(),
+            exposure: out.iter().map(Leg::exposure).sum(),
+            legs: out,
         })
     }
 

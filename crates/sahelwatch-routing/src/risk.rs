@@ -184,19 +184,22 @@ impl SegmentIndex {
     }
 
     /// Every segment with a point within `radius_m` of `p`, with its least
-    /// distance (m).
-    pub fn near(&self, p: LonLat, radius_m: f64) -> FxHashMap<u32, f64> {
+    /// distance (m), by segment.
+    pub fn near(&self, p: LonLat, radius_m: f64) -> Vec<(u32, f64)> {
         let dlat = radius_m / 111_195.0;
         let dlon = dlat / p[1].to_radians().cos().max(0.01);
         let bbox = AABB::from_corners([p[0] - dlon, p[1] - dlat], [p[0] + dlon, p[1] + dlat]);
-        let mut out: FxHashMap<u32, f64> = FxHashMap::default();
-        for piece in self.tree.locate_in_envelope_intersecting(&bbox) {
-            let (d, _) = point_segment_m(p, piece.geom().from, piece.geom().to);
-            if d <= radius_m {
-                let e = out.entry(piece.data).or_insert(f64::INFINITY);
-                *e = e.min(d);
-            }
-        }
+        let mut out: Vec<(u32, f64)> = self
+            .tree
+            .locate_in_envelope_intersecting(&bbox)
+            .filter_map(|piece| {
+                let (d, _) = point_segment_m(p, piece.geom().from, piece.geom().to);
+                (d <= radius_m).then_some((piece.data, d))
+            })
+            .collect();
+        // By segment, nearest piece first; keep that one.
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        out.dedup_by_key(|x| x.0);
         out
     }
 
@@ -236,7 +239,9 @@ impl SegmentIndex {
 pub struct RiskField {
     micro: Vec<u64>,
     /// Per incident id: the segments it touches and by how much.
-    touches: FxHashMap<i64, Vec<(u32, u64)>>,
+    /// (8 bytes a touch: what one incident adds to one segment fits in 32
+    /// bits, up to 4,294 risk units; sums are kept in 64.)
+    touches: FxHashMap<i64, Vec<(u32, u32)>>,
 }
 
 impl RiskField {
@@ -247,43 +252,61 @@ impl RiskField {
         }
     }
 
-    /// The field of `incidents` (ids must be distinct; a repeated id counts once).
+    /// The field of `incidents` (a repeated id counts once: the last one).
+    /// The spread of each incident is computed on every core; the result is
+    /// the same as adding them one by one, in order.
     pub fn compute(
         model: &RiskModel,
         index: &SegmentIndex,
         segments: usize,
         incidents: &[RiskIncident],
     ) -> RiskField {
+        use rayon::prelude::*;
+        let spread: Vec<Vec<(u32, u32)>> = incidents
+            .par_iter()
+            .map(|i| Self::spread(model, index, i))
+            .collect();
         let mut f = RiskField::empty(segments);
-        for i in incidents {
-            f.add(model, index, i);
+        for (i, touches) in incidents.iter().zip(spread) {
+            f.put(i.id, touches);
         }
         f
+    }
+
+    /// What one incident adds to each segment it touches, by segment.
+    fn spread(model: &RiskModel, index: &SegmentIndex, i: &RiskIncident) -> Vec<(u32, u32)> {
+        let Some(w) = model.weight(i) else {
+            return Vec::new();
+        };
+        let sigma = model.sigma(i.precision);
+        index
+            .near(i.position, 3.0 * sigma)
+            .into_iter()
+            .filter_map(|(seg, d)| {
+                // `as` saturates: a contribution above 4,294 is held at it.
+                let v = (w * (-(d * d) / (2.0 * sigma * sigma)).exp() * MICRO).round() as u32;
+                (v > 0).then_some((seg, v))
+            })
+            .collect()
     }
 
     /// Adds one incident (replacing an earlier version of the same id) and
     /// returns the segments whose risk changed.
     pub fn add(&mut self, model: &RiskModel, index: &SegmentIndex, i: &RiskIncident) -> Vec<u32> {
-        let mut changed = self.remove(i.id);
-        let Some(w) = model.weight(i) else {
-            return changed;
-        };
-        let sigma = model.sigma(i.precision);
-        let mut touches: Vec<(u32, u64)> = index
-            .near(i.position, 3.0 * sigma)
-            .into_iter()
-            .filter_map(|(seg, d)| {
-                let v = (w * (-(d * d) / (2.0 * sigma * sigma)).exp() * MICRO).round() as u64;
-                (v > 0).then_some((seg, v))
-            })
-            .collect();
-        touches.sort_unstable();
+        let touches = Self::spread(model, index, i);
+        self.put(i.id, touches)
+    }
+
+    /// Puts an incident's spread (by segment) in place of any earlier one
+    /// of that id; returns the segments whose risk changed.
+    fn put(&mut self, id: i64, touches: Vec<(u32, u32)>) -> Vec<u32> {
+        let mut changed = self.remove(id);
         for &(seg, v) in &touches {
-            self.micro[seg as usize] += v;
+            self.micro[seg as usize] += u64::from(v);
             changed.push(seg);
         }
         if !touches.is_empty() {
-            self.touches.insert(i.id, touches);
+            self.touches.insert(id, touches);
         }
         changed.sort_unstable();
         changed.dedup();
@@ -296,7 +319,7 @@ impl RiskField {
             return Vec::new();
         };
         for &(seg, v) in &touches {
-            self.micro[seg as usize] -= v;
+            self.micro[seg as usize] -= u64::from(v);
         }
         touches.into_iter().map(|(s, _)| s).collect()
     }

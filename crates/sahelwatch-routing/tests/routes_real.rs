@@ -107,13 +107,26 @@ fn check(g: RoadGraph, incident_count: usize, pairs: usize, seed: u64) {
     let all = incidents(&g, incident_count, &mut rng);
     let (first, later) = all.split_at(incident_count / 2);
     let mut updated = RiskField::compute(&model, &idx, g.segments.len(), first);
+    let tenths = plan::arc_tenths(&g, &topo);
+    let before: Vec<_> = LADDER
+        .iter()
+        .map(|&l| cch.customize(plan::weights(&topo, &tenths, &updated, l, &[])))
+        .collect();
+    let mut changed = Vec::new();
     for i in later {
-        updated.add(&model, &idx, i);
+        changed.extend(updated.add(&model, &idx, i));
     }
     let rebuilt = RiskField::compute(&model, &idx, g.segments.len(), &all);
     assert_eq!(updated, rebuilt, "incremental risk equals a rebuild");
+    // Weights patched on the changed segments, and the metric customised
+    // again from the earlier one, equal a fresh start.
+    for (&l, m) in LADDER.iter().zip(&before) {
+        let w = plan::reweigh(m.weights().to_vec(), &topo, &tenths, &updated, l, &changed);
+        let fresh = plan::weights(&topo, &tenths, &rebuilt, l, &[]);
+        assert_eq!(w, fresh, "lambda {l}");
+        assert!(cch.recustomize(m, w) == cch.customize(fresh), "lambda {l}");
+    }
     assert!(rebuilt.risks().filter(|&r| r > 0.0).count() > g.segments.len() / 50);
-    let tenths = plan::arc_tenths(&g, &topo);
     let ends: Vec<(Snap, Snap)> = (0..pairs)
         .map(|_| {
             (
@@ -144,20 +157,34 @@ fn check(g: RoadGraph, incident_count: usize, pairs: usize, seed: u64) {
                 risk: &rebuilt,
             },
         );
-        for (a, b) in &ends {
-            let x = cu.route(&mc, &w_up, lambda, a, b);
-            let y = cr.route(&md, &w_re, lambda, a, b);
-            assert_eq!(
-                x.as_ref().map(|r| r.cost),
-                y.as_ref().map(|r| r.cost),
-                "lambda {lambda}"
-            );
-            if let Some(r) = x {
-                found += 1;
-                let line = r.geometry(&g);
-                assert!(plan::cut(&line, 0.0, 1.0).len() >= 2);
-            }
-        }
+        cch.search(|sc| {
+            dij.search(|sd| {
+                for (a, b) in &ends {
+                    let x = cu.route(sc, &mc, &w_up, lambda, a, b);
+                    let y = cr.route(sd, &md, &w_re, lambda, a, b);
+                    assert_eq!(
+                        x.as_ref().map(|r| r.cost),
+                        y.as_ref().map(|r| r.cost),
+                        "lambda {lambda}"
+                    );
+                    if let Some(r) = x {
+                        found += 1;
+                        let line = r.geometry(&g);
+                        assert!(plan::cut(&line, 0.0, 1.0).len() >= 2);
+                        // A saved route read again is the same route.
+                        let legs: Vec<_> = r
+                            .legs
+                            .iter()
+                            .map(|l| (l.segment, l.reverse, l.start, l.end))
+                            .collect();
+                        let again = cu.replay(lambda, &legs).expect("replay");
+                        assert_eq!((again.seconds, again.length_m), (r.seconds, r.length_m));
+                        assert_eq!(again.exposure, r.exposure);
+                        assert!(again.cost.abs_diff(r.cost) <= legs.len() as u64);
+                    }
+                }
+            })
+        });
     }
     assert!(
         found > pairs * LADDER.len() / 3,

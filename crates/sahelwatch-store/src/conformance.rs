@@ -1171,6 +1171,13 @@ pub async fn road_networks_replace_by_name(db: &TestDb) {
         .await
         .expect("replace");
     assert!(a2.id > b.id, "a replaced network gets a new id");
+    let a3 = s
+        .put_road_network(&net("bf", vec![9; 5]))
+        .await
+        .expect("replace the newest");
+    assert!(a3.id > a2.id, "ids are never reused, even the newest's");
+    assert_eq!(s.road_network_data(a2.id).await.expect("data"), None);
+    let a2 = a3;
     assert_eq!(s.road_network_data(a.id).await.expect("data"), None);
     assert_eq!(
         s.road_network_data(a2.id).await.expect("data"),
@@ -1184,6 +1191,85 @@ pub async fn road_networks_replace_by_name(db: &TestDb) {
         .map(|n| n.name)
         .collect();
     assert_eq!(names, vec!["bf", "monaco"]);
+}
+
+/// Saved routes: private to their organisation, listed by name, replaced
+/// by name within one organisation only, deleted by their owner only.
+pub async fn saved_routes_are_private_and_replaced_by_name(db: &TestDb) {
+    let s = &db.store;
+    let a = s.ensure_org("Routes A").await.expect("org");
+    let b = s.ensure_org("Routes B").await.expect("org");
+    let at = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+        .unwrap();
+    let route = |org: OrgId, name: &str, km: f64| crate::NewSavedRoute {
+        owner_org: org,
+        name: name.into(),
+        network_id: 7,
+        network_name: "bf".into(),
+        created_by: None,
+        created_at: at,
+        plan: serde_json::json!({"km": km, "legs": [[1, false, 0.0, 1.0]]}),
+    };
+    let dori = s
+        .put_saved_route(&route(a.id, "Ouaga-Dori", 295.6))
+        .await
+        .expect("put");
+    let kaya = s
+        .put_saved_route(&route(a.id, "Kaya", 98.0))
+        .await
+        .expect("put");
+    let other = s
+        .put_saved_route(&route(b.id, "Ouaga-Dori", 310.0))
+        .await
+        .expect("same name, other org");
+    assert_eq!(
+        (dori.owner_org, dori.network_id, dori.created_at),
+        (a.id, 7, at)
+    );
+    assert_eq!(dori.plan["km"], 295.6);
+    let names = |v: Vec<crate::SavedRouteRecord>| v.into_iter().map(|r| r.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(s.saved_routes(a.id).await.expect("list")),
+        vec!["Kaya", "Ouaga-Dori"]
+    );
+    assert_eq!(
+        s.saved_route(a.id, dori.id).await.expect("get"),
+        Some(dori.clone())
+    );
+    assert_eq!(
+        s.saved_route(b.id, dori.id).await.expect("get"),
+        None,
+        "another organisation's route is not found"
+    );
+    let dori2 = s
+        .put_saved_route(&route(a.id, "Ouaga-Dori", 302.4))
+        .await
+        .expect("replace");
+    assert!(dori2.id > other.id);
+    let dori3 = s
+        .put_saved_route(&route(a.id, "Ouaga-Dori", 302.4))
+        .await
+        .expect("replace the newest");
+    assert!(dori3.id > dori2.id, "ids are never reused");
+    assert_eq!(s.saved_route(a.id, dori2.id).await.expect("get"), None);
+    assert_eq!(s.saved_route(a.id, dori.id).await.expect("get"), None);
+    assert_eq!(s.saved_routes(a.id).await.expect("list").len(), 2);
+    assert_eq!(
+        s.saved_route(b.id, other.id)
+            .await
+            .expect("get")
+            .map(|r| r.plan),
+        Some(serde_json::json!({"km": 310.0, "legs": [[1, false, 0.0, 1.0]]})),
+        "the other organisation's route of that name is untouched"
+    );
+    assert!(!s.delete_saved_route(b.id, kaya.id).await.expect("delete"));
+    assert!(s.delete_saved_route(a.id, kaya.id).await.expect("delete"));
+    assert!(!s.delete_saved_route(a.id, kaya.id).await.expect("delete"));
+    assert_eq!(
+        names(s.saved_routes(a.id).await.expect("list")),
+        vec!["Ouaga-Dori"]
+    );
 }
 
 #[macro_export]
@@ -1203,7 +1289,8 @@ macro_rules! conformance_suite {
             sharing_groups_and_markings,
             audit_chain_is_linear_and_verifiable,
             reports_links_and_cases_round_trip,
-            road_networks_replace_by_name
+            road_networks_replace_by_name,
+            saved_routes_are_private_and_replaced_by_name
         );
     };
     (@tests $make:expr; $($name:ident),+) => {

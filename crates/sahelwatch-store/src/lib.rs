@@ -283,6 +283,33 @@ pub struct RoadNetworkRecord {
     pub size_bytes: i64,
 }
 
+/// A route to save for an organisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSavedRoute {
+    pub owner_org: OrgId,
+    pub name: String,
+    /// The road network version it was planned on.
+    pub network_id: i64,
+    pub network_name: String,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    /// The request and the chosen route (opaque to the store).
+    pub plan: serde_json::Value,
+}
+
+/// A saved route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedRouteRecord {
+    pub id: i64,
+    pub owner_org: OrgId,
+    pub name: String,
+    pub network_id: i64,
+    pub network_name: String,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub plan: serde_json::Value,
+}
+
 /// An analyst's decision on a report and an incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -563,6 +590,18 @@ pub trait Store: Send + Sync + 'static {
     async fn road_networks(&self) -> Result<Vec<RoadNetworkRecord>>;
     /// The document of a road network.
     async fn road_network_data(&self, id: i64) -> Result<Option<Vec<u8>>>;
+
+    // Saved routes
+
+    /// Saves a route, replacing the organisation's route of the same name,
+    /// in one transaction; a new route gets a new id.
+    async fn put_saved_route(&self, route: &NewSavedRoute) -> Result<SavedRouteRecord>;
+    /// An organisation's saved routes, by name.
+    async fn saved_routes(&self, org: OrgId) -> Result<Vec<SavedRouteRecord>>;
+    /// One of an organisation's saved routes (another's is `None`).
+    async fn saved_route(&self, org: OrgId, id: i64) -> Result<Option<SavedRouteRecord>>;
+    /// Deletes one of an organisation's saved routes; false if it had none.
+    async fn delete_saved_route(&self, org: OrgId, id: i64) -> Result<bool>;
 }
 
 /// Open a store from a location: `postgres://...` or `postgresql://...` for

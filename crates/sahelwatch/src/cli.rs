@@ -82,6 +82,10 @@ pub enum Command {
     /// incidents you may see, or balanced, with alternatives and the risk
     /// profile along each.
     Route(RouteArgs),
+    /// Corridor brief of a saved route (`route --save NAME`): its risk
+    /// profile, recent incidents within a buffer, the trend along it and the
+    /// routes planned now. Without a route: the saved routes.
+    Corridor(CorridorArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
 }
@@ -178,6 +182,38 @@ pub struct RouteArgs {
     /// Write the routes as a GeoJSON FeatureCollection to this file.
     #[arg(long, value_name = "FILE")]
     pub geojson: Option<PathBuf>,
+    /// Save the route under this name for corridor briefs (replacing the
+    /// organisation's route of that name).
+    #[arg(long, value_name = "NAME")]
+    pub save: Option<String>,
+    /// With --save: which route to keep (0 the requested one, 1.. the
+    /// alternatives as listed).
+    #[arg(long, default_value_t = 0, requires = "save")]
+    pub choose: usize,
+    /// With --save: the owner organisation (default: the configured one).
+    #[arg(long, requires = "save")]
+    pub org: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CorridorArgs {
+    /// The saved route (name or id); none lists the saved routes.
+    pub route: Option<String>,
+    /// The organisation whose routes these are (default: the configured one).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Half-width of the corridor (km, 0.5 to 100).
+    #[arg(long, default_value_t = 10.0)]
+    pub buffer_km: f64,
+    /// Recent means the last this many days (compared with the days before).
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// As of this departure (RFC 3339 or YYYY-MM-DD; default now).
+    #[arg(long)]
+    pub depart: Option<String>,
+    /// Print the whole brief as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -192,6 +192,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode> {
         Command::Brief(args) => analytics::brief(args, config).await,
         Command::Roads => roads::list(config).await,
         Command::Route(args) => roads::route(args, config).await,
+        Command::Corridor(args) => roads::corridor(args, config).await,
         Command::Report(cmd) => match cmd.what {
             cli::ReportWhat::Extract(args) => report_extract(args, config).await,
             cli::ReportWhat::Add(args) => report_add(args, config).await,

@@ -1,11 +1,12 @@
-//! The road commands: `import roads`, `roads`, `route`. They go through the
-//! same use cases and validation as the API.
+//! The road commands: `import roads`, `roads`, `route`, `corridor`. They go
+//! through the same use cases and validation as the API.
 
 use crate::analytics::flag_errors;
-use crate::cli::{RoadImportArgs, RouteArgs};
+use crate::cli::{CorridorArgs, RoadImportArgs, RouteArgs};
 use crate::config::Config;
 use anyhow::{Context, Result};
 use sahelwatch_app::App;
+use sahelwatch_app::corridor::{RawBriefQuery, RawSaveRoute};
 use sahelwatch_app::roads::{RawRouteQuery, RoadImportOptions};
 use sahelwatch_core::Viewer;
 use sahelwatch_routing::{RoadClass, SpeedProfile};
@@ -177,6 +178,29 @@ pub async fn route(args: RouteArgs, config: Config) -> Result<ExitCode> {
         .plan_route(&Viewer::Local, &raw, chrono::Utc::now(), "cli route")
         .await
         .map_err(flag_errors)?;
+    if let Some(name) = &args.save {
+        let org = app
+            .ensure_org(args.org.as_deref().unwrap_or(&config.organisation))
+            .await?;
+        let saved = app
+            .save_route(
+                &Viewer::Local,
+                org.id,
+                None,
+                &RawSaveRoute {
+                    name: Some(name.clone()),
+                    route: Some(raw.clone()),
+                    choose: Some(args.choose),
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(flag_errors)?;
+        eprintln!(
+            "saved the {} route ({} km) as '{}' (id {}) for {}",
+            saved.label, saved.distance_km, saved.name, saved.id, org.name
+        );
+    }
     if let Some(path) = &args.geojson {
         let features: Vec<serde_json::Value> = a
             .routes
@@ -250,6 +274,139 @@ pub async fn route(args: RouteArgs, config: Config) -> Result<ExitCode> {
                     i.event_date, i.sub_event_type, i.id, i.fatalities, i.risk
                 );
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn corridor(args: CorridorArgs, config: Config) -> Result<ExitCode> {
+    let app = crate::open(&config).await?;
+    let org = app
+        .ensure_org(args.org.as_deref().unwrap_or(&config.organisation))
+        .await?;
+    let saved = app.saved_routes(org.id).await.map_err(flag_errors)?;
+    let Some(which) = &args.route else {
+        if saved.is_empty() {
+            println!(
+                "no saved route for {}: save one with `sahelwatch route ... --save NAME`",
+                org.name
+            );
+        }
+        for r in saved {
+            println!(
+                "{:<4} {:<28} {} -> {}  {:.1} km {}  {} on '{}'",
+                r.id,
+                r.name,
+                r.from.name,
+                r.to.name,
+                r.distance_km,
+                hms(r.duration_s),
+                r.label,
+                r.network
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(route) = saved
+        .iter()
+        .find(|r| &r.name == which || r.id.to_string() == *which)
+    else {
+        anyhow::bail!("no saved route '{which}' for {}", org.name);
+    };
+    let raw = RawBriefQuery {
+        buffer_km: Some(args.buffer_km.to_string()),
+        days: Some(args.days.to_string()),
+        depart: args.depart.clone(),
+    };
+    let b = app
+        .corridor_brief(
+            &Viewer::Local,
+            org.id,
+            route.id,
+            &raw,
+            chrono::Utc::now(),
+            "cli corridor",
+        )
+        .await
+        .map_err(flag_errors)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&b)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Corridor brief: '{}' ({} -> {}, {} route on '{}'), as of {}",
+        b.route.name,
+        b.route.from.name,
+        b.route.to.name,
+        b.route.label,
+        b.route.network,
+        b.depart.format("%Y-%m-%d %H:%M UTC")
+    );
+    for line in &b.summary {
+        println!("  {line}");
+    }
+    println!(
+        "
+Risk profile:"
+    );
+    for s in &b.current.profile {
+        println!(
+            "  km {:>6.1}-{:<6.1} {:<8} max risk {:.3}  {}",
+            s.from_km,
+            s.to_km,
+            s.level,
+            s.max_risk,
+            s.roads.join(", ")
+        );
+    }
+    println!(
+        "
+Incidents of the last {} days within {} km: {}",
+        b.days, b.buffer_km, b.recent_incidents
+    );
+    for i in b.incidents.iter().take(20) {
+        println!(
+            "  {} km {:>6.1} ({:>4.1} km off)  {:<34} {} killed  {}",
+            i.event_date, i.at_km, i.distance_km, i.sub_event_type, i.fatalities, i.location
+        );
+    }
+    println!(
+        "
+Along the route (last {} days vs the {} before):",
+        b.days, b.days
+    );
+    for s in &b.trend.sections {
+        println!(
+            "  km {:>6.1}-{:<6.1} {:>3} vs {:>3}  {:<4}  max risk {:.3}",
+            s.from_km, s.to_km, s.recent, s.previous, s.direction, s.max_risk
+        );
+    }
+    let months: Vec<String> = b
+        .trend
+        .monthly
+        .iter()
+        .map(|m| format!("{} {}", &m.month[2..], m.incidents))
+        .collect();
+    println!(
+        "
+Monthly: {}",
+        months.join(" | ")
+    );
+    if !b.alternatives.is_empty() {
+        println!(
+            "
+Routes planned now:"
+        );
+        for a in &b.alternatives {
+            println!(
+                "  {:<12} {:>7.1} km  {:>6}  exposure {:>8.3}  {:+.0} min  {:.0}% on the saved roads",
+                a.route.label,
+                a.route.distance_km,
+                hms(a.route.duration_s),
+                a.route.exposure,
+                a.route.extra_minutes,
+                a.shared_pct
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

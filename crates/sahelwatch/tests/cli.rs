@@ -769,4 +769,47 @@ fn import_roads_and_route_from_the_command_line() {
         "{}",
         stderr(&o)
     );
+    // Save the route, list it, brief it; an unknown route is named.
+    let o = sw(
+        d,
+        &[
+            "route",
+            "--from",
+            "43.7312,7.4197",
+            "--to",
+            "43.7396,7.4277",
+            "--mode",
+            "fastest",
+            "--save",
+            "casino run",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("as 'casino run'"), "{}", stderr(&o));
+    let o = sw(d, &["corridor"]);
+    assert!(stdout(&o).contains("casino run"), "{}", stdout(&o));
+    let o = sw(d, &["corridor", "casino run", "--buffer-km", "2", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(b["current"]["distance_km"], v["routes"][0]["distance_km"]);
+    assert_eq!(b["buffer_km"], 2.0);
+    assert_eq!(b["trend"]["monthly"].as_array().unwrap().len(), 12);
+    let o = sw(d, &["corridor", "casino run"]);
+    assert!(
+        stdout(&o).contains("Corridor brief: 'casino run'"),
+        "{}",
+        stdout(&o)
+    );
+    let o = sw(d, &["corridor", "casino run", "--buffer-km", "0"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("buffer"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sw(d, &["corridor", "nowhere"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("nowhere"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -13,8 +13,9 @@ use crate::row::{
 };
 use crate::{
     Backend, CaseRecord, CaseStepRecord, Counters, Decision, ImportJob, ImportMsg, ImportOutcome,
-    ImportRecord, NewRoadNetwork, Org, ReportLink, ReportRecord, Result, RoadNetworkRecord, Store,
-    StoreError, StoreStats, UserChange, refused_json, row,
+    ImportRecord, NewRoadNetwork, NewSavedRoute, Org, ReportLink, ReportRecord, Result,
+    RoadNetworkRecord, SavedRouteRecord, Store, StoreError, StoreStats, UserChange, refused_json,
+    row,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -1156,6 +1157,22 @@ impl Store for PgStore {
 
     async fn road_network_data(&self, id: i64) -> Result<Option<Vec<u8>>> {
         self.road_network_data_(id).await
+    }
+
+    async fn put_saved_route(&self, route: &NewSavedRoute) -> Result<SavedRouteRecord> {
+        self.put_saved_route_(route).await
+    }
+
+    async fn saved_routes(&self, org: OrgId) -> Result<Vec<SavedRouteRecord>> {
+        self.saved_routes_(org, None).await
+    }
+
+    async fn saved_route(&self, org: OrgId, id: i64) -> Result<Option<SavedRouteRecord>> {
+        Ok(self.saved_routes_(org, Some(id)).await?.pop())
+    }
+
+    async fn delete_saved_route(&self, org: OrgId, id: i64) -> Result<bool> {
+        self.delete_saved_route_(org, id).await
     }
 
     async fn create_report(&self, report: &ReportRecord) -> Result<i64> {

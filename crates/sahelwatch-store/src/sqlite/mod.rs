@@ -11,8 +11,8 @@ use crate::row::{
 };
 use crate::{
     Backend, CaseRecord, CaseStepRecord, Counters, Decision, ImportJob, ImportMsg, ImportOutcome,
-    ImportRecord, NewRoadNetwork, Org, ReportLink, ReportRecord, Result, RoadNetworkRecord, Store,
-    StoreError, StoreStats, UserChange, refused_json,
+    ImportRecord, NewRoadNetwork, NewSavedRoute, Org, ReportLink, ReportRecord, Result,
+    RoadNetworkRecord, SavedRouteRecord, Store, StoreError, StoreStats, UserChange, refused_json,
 };
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -1063,6 +1063,25 @@ impl Store for SqliteStore {
 
     async fn road_network_data(&self, id: i64) -> Result<Option<Vec<u8>>> {
         self.blocking(move |c| roads::data(c, id)).await
+    }
+
+    async fn put_saved_route(&self, route: &NewSavedRoute) -> Result<SavedRouteRecord> {
+        let route = route.clone();
+        self.blocking(move |c| roads::put_route(c, &route)).await
+    }
+
+    async fn saved_routes(&self, org: OrgId) -> Result<Vec<SavedRouteRecord>> {
+        self.blocking(move |c| roads::routes(c, org, None)).await
+    }
+
+    async fn saved_route(&self, org: OrgId, id: i64) -> Result<Option<SavedRouteRecord>> {
+        self.blocking(move |c| Ok(roads::routes(c, org, Some(id))?.pop()))
+            .await
+    }
+
+    async fn delete_saved_route(&self, org: OrgId, id: i64) -> Result<bool> {
+        self.blocking(move |c| roads::delete_route(c, org, id))
+            .await
     }
 
     async fn create_report(&self, report: &ReportRecord) -> Result<i64> {
