@@ -720,7 +720,7 @@ fn summary(
         .iter()
         .filter(|s| s.level == "high")
         .map(|s| s.to_km - s.from_km)
-        .sum();
+        .fold(0.0, |a, b| a + b);
     out.push(format!(
         "The route is {} km, {} at planned speeds; {} km of it is at high risk and its exposure is {}.",
         current.distance_km,

@@ -549,6 +549,14 @@ async fn corridor_brief(w: World) {
     let (s, nb) = call(&w, &w.other, "GET", &ngo_uri, None).await;
     assert_eq!(s, 200);
     assert_eq!(nb["recent_incidents"], 0);
+    assert!(
+        nb["summary"][0]
+            .as_str()
+            .unwrap()
+            .contains(" 0 km of it is at high risk"),
+        "{}",
+        nb["summary"]
+    );
     assert_eq!(nb["incidents"], json!([]));
     assert_eq!(nb["current"]["exposure"], 0.0);
     assert_eq!(nb["trend"]["change"]["previous_totals"]["count"], 0);
