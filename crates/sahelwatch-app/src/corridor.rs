@@ -224,13 +224,7 @@ impl RawBriefQuery {
                 }
             },
         };
-        let depart = match crate::roads::parse_depart(self.depart.as_deref(), now) {
-            Ok(t) => t,
-            Err(e) => {
-                errs.push(e);
-                now
-            }
-        };
+        let depart = crate::roads::parse_depart(self.depart.as_deref(), now, &mut errs);
         if !errs.is_empty() {
             return Err(AppError::BadRequest(errs));
         }

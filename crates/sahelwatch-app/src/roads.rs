@@ -383,26 +383,30 @@ pub struct RouteAnswer {
 }
 
 /// A departure time: RFC 3339, or a date (06:00 UTC that day); `now` when
-/// absent.
+/// absent, and when invalid (with the error pushed on `errs`).
 pub(crate) fn parse_depart(
     s: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, ParamError> {
+    errs: &mut Vec<ParamError>,
+) -> DateTime<Utc> {
     let Some(s) = s else {
-        return Ok(now);
+        return now;
     };
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
+        return t.with_timezone(&Utc);
     }
     match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         Ok(d) if (1000..=9999).contains(&chrono::Datelike::year(&d)) => {
-            Ok(d.and_hms_opt(6, 0, 0).expect("valid time").and_utc())
+            d.and_hms_opt(6, 0, 0).expect("valid time").and_utc()
         }
-        _ => Err(ParamError::new(
-            "depart",
-            s,
-            "must be an RFC 3339 time (2025-08-05T06:00:00Z) or a date (2025-08-05)",
-        )),
+        _ => {
+            errs.push(ParamError::new(
+                "depart",
+                s,
+                "must be an RFC 3339 time (2025-08-05T06:00:00Z) or a date (2025-08-05)",
+            ));
+            now
+        }
     }
 }
 
@@ -471,13 +475,7 @@ impl RawRouteQuery {
                 )),
             }
         }
-        let depart = match parse_depart(self.depart.as_deref(), now) {
-            Ok(t) => t,
-            Err(e) => {
-                errs.push(e);
-                now
-            }
-        };
+        let depart = parse_depart(self.depart.as_deref(), now, &mut errs);
         if !errs.is_empty() {
             return Err(AppError::BadRequest(errs));
         }

@@ -153,16 +153,7 @@ async fn call(
 }
 
 async fn route(w: &World, who: &TestUser, body: Value) -> (u16, Value) {
-    let auth = format!("Bearer {}", who.token);
-    let r = send(
-        &w.state,
-        "POST",
-        "/api/v1/routes",
-        &[("authorization", &auth)],
-        Some(&body.to_string()),
-    )
-    .await;
-    (r.status.as_u16(), r.json())
+    call(w, who, "POST", "/api/v1/routes", Some(body)).await
 }
 
 async fn ok(w: &World, who: &TestUser, body: Value) -> Value {
