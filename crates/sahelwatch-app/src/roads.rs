@@ -115,9 +115,10 @@ pub struct RiskView {
     pub field: RiskField,
     incidents: HashMap<i64, RiskIncident>,
     metrics: Mutex<HashMap<u64, Arc<CchMetric>>>,
-    /// The metrics of the view this one updated: customising again from
-    /// one of them redoes only what the changed segments touch.
-    previous: HashMap<u64, Arc<CchMetric>>,
+    /// The metrics of the view this one updated, each dropped once used:
+    /// customising again from one redoes only what the changed segments
+    /// touch.
+    previous: Mutex<HashMap<u64, Arc<CchMetric>>>,
     /// The segments whose risk changed since that view.
     changed: Vec<u32>,
 }
@@ -677,7 +678,7 @@ impl App {
                 field,
                 incidents: known,
                 metrics: Mutex::default(),
-                previous,
+                previous: Mutex::new(previous),
                 changed,
             }
         })
@@ -959,11 +960,16 @@ impl RiskView {
             return Arc::clone(m);
         }
         let (topo, tenths, field) = (&net.topology, &net.tenths, &self.field);
-        let m = Arc::new(match self.previous.get(&key) {
+        let before = self
+            .previous
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        let m = Arc::new(match before {
             Some(before) => {
                 let w = before.weights().to_vec();
                 let w = plan::reweigh(w, topo, tenths, field, lambda, &self.changed);
-                net.cch.recustomize(before, w)
+                net.cch.recustomize(&before, w)
             }
             None => net
                 .cch
