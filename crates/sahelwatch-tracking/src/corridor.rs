@@ -2,9 +2,10 @@
 //! along it each vertex is, and the road risk of each piece.
 
 use crate::{LonLat, TrackingError};
+pub use sahelwatch_routing::graph::haversine_m;
+use sahelwatch_routing::graph::point_segment_m;
 use serde::{Deserialize, Serialize};
 
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// Pieces searched either side of a vehicle's last piece before the whole
 /// line is searched.
 const WINDOW: usize = 64;
@@ -30,32 +31,6 @@ pub struct Located {
     pub piece: usize,
     /// Its road risk.
     pub risk: f64,
-}
-
-pub fn haversine_m(a: LonLat, b: LonLat) -> f64 {
-    let (la1, la2) = (a[1].to_radians(), b[1].to_radians());
-    let dlat = la2 - la1;
-    let dlon = (b[0] - a[0]).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
-}
-
-/// Distance (m) from `p` to the piece `a`-`b` and the fraction along it of
-/// the nearest point, in a local projection around `p`.
-fn to_piece(p: LonLat, a: LonLat, b: LonLat) -> (f64, f64) {
-    let k = p[1].to_radians().cos();
-    let m = EARTH_RADIUS_M.to_radians();
-    let (ax, ay) = ((a[0] - p[0]) * k * m, (a[1] - p[1]) * m);
-    let (bx, by) = ((b[0] - p[0]) * k * m, (b[1] - p[1]) * m);
-    let (dx, dy) = (bx - ax, by - ay);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 == 0.0 {
-        0.0
-    } else {
-        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
-    };
-    let (x, y) = (ax + t * dx, ay + t * dy);
-    ((x * x + y * y).sqrt(), t)
 }
 
 pub(crate) fn valid(p: LonLat) -> bool {
@@ -110,7 +85,7 @@ impl Corridor {
     }
 
     fn at(&self, p: LonLat, k: usize) -> Located {
-        let (d, t) = to_piece(p, self.line[k], self.line[k + 1]);
+        let (d, t) = point_segment_m(p, self.line[k], self.line[k + 1]);
         Located {
             distance_m: d,
             along_m: self.along[k] + t * (self.along[k + 1] - self.along[k]),
