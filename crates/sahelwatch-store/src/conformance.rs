@@ -1193,6 +1193,249 @@ pub async fn road_networks_replace_by_name(db: &TestDb) {
     assert_eq!(names, vec!["bf", "monaco"]);
 }
 
+/// Convoys: devices unique among active convoys and released when one
+/// ends; an intake writes positions, alerts, deliveries and states in one
+/// transaction; alerts are acknowledged once; webhooks are per organisation.
+pub async fn convoys_devices_intake_alerts_and_webhooks(db: &TestDb) {
+    use crate::{
+        AlertFilter, DeviceRecord, Intake, NewAlert, NewConvoy, NewWebhook, PositionRecord,
+        StoreError,
+    };
+    let s = &db.store;
+    let a = s.ensure_org("Convoys A").await.expect("org");
+    let b = s.ensure_org("Convoys B").await.expect("org");
+    let device = |d: &str, v: i32| DeviceRecord {
+        device: d.into(),
+        convoy: 0,
+        vehicle: v,
+        secret_hash: format!("hash-{d}"),
+    };
+    let convoy = |org: OrgId, name: &str, devices: Vec<DeviceRecord>| NewConvoy {
+        uid: uuid::Uuid::new_v4(),
+        marking: Marking::new(org, Tlp::Amber),
+        name: name.into(),
+        created_ms: 1_760_000_000_000,
+        spec: serde_json::json!({"vehicles": devices.len()}),
+        state: serde_json::json!({"started": 1}),
+        devices,
+    };
+    let c1 = s
+        .create_convoy(&convoy(
+            a.id,
+            "Dori run",
+            vec![device("t-1", 0), device("t-2", 1)],
+        ))
+        .await
+        .expect("create");
+    assert_eq!(c1.marking, Marking::new(a.id, Tlp::Amber));
+    assert_eq!(c1.ended_ms, None);
+    assert_eq!(c1.spec, serde_json::json!({"vehicles": 2}));
+    // A device in use by an active convoy is refused, naming it; nothing is written.
+    let err = s
+        .create_convoy(&convoy(
+            b.id,
+            "Kaya run",
+            vec![device("t-3", 0), device("t-2", 1)],
+        ))
+        .await
+        .expect_err("taken");
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("'t-2'")),
+        "{err}"
+    );
+    assert_eq!(s.convoys().await.expect("list").len(), 1);
+    let devices = s.devices().await.expect("devices");
+    assert_eq!(
+        devices
+            .iter()
+            .map(|d| (
+                d.device.as_str(),
+                d.convoy,
+                d.vehicle,
+                d.secret_hash.as_str()
+            ))
+            .collect::<Vec<_>>(),
+        vec![("t-1", c1.id, 0, "hash-t-1"), ("t-2", c1.id, 1, "hash-t-2")]
+    );
+    assert_eq!(
+        s.convoy_by_uid(c1.uid).await.expect("by uid").map(|c| c.id),
+        Some(c1.id)
+    );
+
+    let hook_a = s
+        .create_webhook(&NewWebhook {
+            uid: uuid::Uuid::new_v4(),
+            owner_org: a.id,
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: "s3cret".into(),
+            min_severity: "warning".into(),
+            created_by: None,
+            created_ms: 1,
+        })
+        .await
+        .expect("hook");
+    assert_eq!(s.webhooks(Some(b.id)).await.expect("hooks").len(), 0);
+    assert_eq!(s.webhooks(None).await.expect("hooks"), vec![hook_a.clone()]);
+
+    let pos = |t: i64, lon: f64| PositionRecord {
+        convoy: c1.id,
+        vehicle: 0,
+        time_ms: t,
+        received_ms: t + 5,
+        longitude: lon,
+        latitude: 12.5,
+        speed_kmh: Some(60.0),
+        bearing: None,
+        altitude: Some(300.5),
+        accuracy: None,
+        battery: Some(81.0),
+        sos: t == 3_000,
+        outcome: "accepted".into(),
+        source: "osmand".into(),
+    };
+    let alert = |kind: &str, webhooks: Vec<i64>| NewAlert {
+        convoy: c1.id,
+        kind: kind.into(),
+        severity: "critical".into(),
+        vehicle: Some(0),
+        at_ms: 3_000,
+        message: format!("{kind} from vehicle 0"),
+        data: serde_json::json!({"kind": kind}),
+        created_ms: 3_010,
+        webhooks,
+    };
+    let ids = s
+        .record_intake(&Intake {
+            positions: vec![pos(2_000, -1.5), pos(1_000, -1.6), pos(3_000, -1.4)],
+            alerts: vec![alert("sos", vec![hook_a.id]), alert("separated", vec![])],
+            states: vec![(c1.id, serde_json::json!({"started": 2}))],
+        })
+        .await
+        .expect("intake");
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1]);
+    let track = s.positions(c1.id, 1_000, 3_000, 100).await.expect("track");
+    assert_eq!(
+        track,
+        vec![pos(1_000, -1.6), pos(2_000, -1.5)],
+        "by time, end excluded"
+    );
+    assert_eq!(
+        s.positions(c1.id, 0, 10_000, 1).await.expect("limit").len(),
+        1
+    );
+    assert_eq!(
+        s.convoy(c1.id).await.expect("get").expect("some").state,
+        serde_json::json!({"started": 2})
+    );
+
+    let all = AlertFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    let listed = s.alerts(&all).await.expect("alerts");
+    assert_eq!(listed.iter().map(|x| x.id).collect::<Vec<_>>(), ids);
+    assert_eq!(listed[0].kind, "sos");
+    assert_eq!(listed[0].data, serde_json::json!({"kind": "sos"}));
+    assert_eq!(listed[0].vehicle, Some(0));
+    let none = AlertFilter {
+        convoys: Some(vec![]),
+        ..all.clone()
+    };
+    assert!(s.alerts(&none).await.expect("none").is_empty());
+    let after = AlertFilter {
+        after: ids[0],
+        convoys: Some(vec![c1.id]),
+        ..all.clone()
+    };
+    assert_eq!(s.alerts(&after).await.expect("after").len(), 1);
+
+    // Acknowledged once; the first acknowledgement stays.
+    assert!(
+        s.ack_alert(ids[0], None, 4_000, Some("called the driver"))
+            .await
+            .expect("ack")
+    );
+    assert!(
+        !s.ack_alert(ids[0], None, 5_000, Some("again"))
+            .await
+            .expect("ack")
+    );
+    let acked = s.alert(ids[0]).await.expect("alert").expect("some");
+    assert_eq!(
+        (acked.acked_ms, acked.ack_note.as_deref()),
+        (Some(4_000), Some("called the driver"))
+    );
+    let open = AlertFilter {
+        unacknowledged: true,
+        ..all.clone()
+    };
+    assert_eq!(
+        s.alerts(&open)
+            .await
+            .expect("open")
+            .iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+
+    // The delivery was written with the alert; attempts are recorded.
+    let due = s.due_deliveries(3_010, 10).await.expect("due");
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].webhook, due[0].alert, due[0].status.as_str()),
+        (hook_a.id, ids[0], "pending")
+    );
+    assert!(
+        s.due_deliveries(3_009, 10)
+            .await
+            .expect("not yet")
+            .is_empty()
+    );
+    let mut d = due[0].clone();
+    d.attempts = 1;
+    d.next_ms = 60_000;
+    d.last_code = Some(503);
+    d.last_error = Some("HTTP 503".into());
+    s.update_delivery(&d).await.expect("update");
+    assert!(
+        s.due_deliveries(59_999, 10)
+            .await
+            .expect("backoff")
+            .is_empty()
+    );
+    assert_eq!(s.deliveries(hook_a.id, 10).await.expect("list"), vec![d]);
+
+    // Another organisation cannot delete the webhook; its owner can.
+    assert!(!s.delete_webhook(b.id, hook_a.id).await.expect("not theirs"));
+    assert!(s.delete_webhook(a.id, hook_a.id).await.expect("delete"));
+    assert!(s.webhooks(None).await.expect("hooks").is_empty());
+    assert!(
+        s.due_deliveries(i64::MAX, 10)
+            .await
+            .expect("gone")
+            .is_empty()
+    );
+
+    // Ending releases the devices: another convoy may take them.
+    assert!(s.end_convoy(c1.id, 9_000).await.expect("end"));
+    assert!(!s.end_convoy(c1.id, 9_500).await.expect("ended"));
+    assert!(s.devices().await.expect("devices").is_empty());
+    let c2 = s
+        .create_convoy(&convoy(b.id, "Kaya run", vec![device("t-2", 0)]))
+        .await
+        .expect("reuse");
+    let listed: Vec<(i64, Option<i64>)> = s
+        .convoys()
+        .await
+        .expect("list")
+        .iter()
+        .map(|c| (c.id, c.ended_ms))
+        .collect();
+    assert_eq!(listed, vec![(c2.id, None), (c1.id, Some(9_000))]);
+}
+
 /// Saved routes: private to their organisation, listed by name, replaced
 /// by name within one organisation only, deleted by their owner only.
 pub async fn saved_routes_are_private_and_replaced_by_name(db: &TestDb) {
@@ -1290,7 +1533,8 @@ macro_rules! conformance_suite {
             audit_chain_is_linear_and_verifiable,
             reports_links_and_cases_round_trip,
             road_networks_replace_by_name,
-            saved_routes_are_private_and_replaced_by_name
+            saved_routes_are_private_and_replaced_by_name,
+            convoys_devices_intake_alerts_and_webhooks
         );
     };
     (@tests $make:expr; $($name:ident),+) => {

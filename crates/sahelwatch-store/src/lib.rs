@@ -310,6 +310,164 @@ pub struct SavedRouteRecord {
     pub plan: serde_json::Value,
 }
 
+/// A convoy to register, with its devices. Times of the tracking tables are
+/// Unix milliseconds, as devices send them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConvoy {
+    pub uid: Uuid,
+    pub marking: Marking,
+    pub name: String,
+    pub created_ms: i64,
+    /// The registration: route, vehicles, schedule, interval, escort,
+    /// geofences, thresholds (opaque to the store).
+    pub spec: serde_json::Value,
+    /// The alert engine's first state (opaque).
+    pub state: serde_json::Value,
+    pub devices: Vec<DeviceRecord>,
+}
+
+/// A registered convoy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvoyRecord {
+    pub id: i64,
+    pub uid: Uuid,
+    pub marking: Marking,
+    pub name: String,
+    pub created_ms: i64,
+    /// When it was ended (its devices are then released).
+    pub ended_ms: Option<i64>,
+    pub spec: serde_json::Value,
+    /// The alert engine's state as last saved with an intake.
+    pub state: serde_json::Value,
+}
+
+/// A tracker device of an active convoy's vehicle. `convoy` is ignored when
+/// registering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRecord {
+    pub device: String,
+    pub convoy: i64,
+    /// Index of the vehicle in the convoy.
+    pub vehicle: i32,
+    /// SHA-256 of the device secret, hex.
+    pub secret_hash: String,
+}
+
+/// A stored position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositionRecord {
+    pub convoy: i64,
+    pub vehicle: i32,
+    pub time_ms: i64,
+    pub received_ms: i64,
+    pub longitude: f64,
+    pub latitude: f64,
+    pub speed_kmh: Option<f64>,
+    pub bearing: Option<f64>,
+    pub altitude: Option<f64>,
+    pub accuracy: Option<f64>,
+    pub battery: Option<f64>,
+    pub sos: bool,
+    /// How the alert engine took it: `accepted`, `skewed` or `late`.
+    pub outcome: String,
+    /// `osmand`, `json` or `mqtt`.
+    pub source: String,
+}
+
+/// An alert to store, with the webhooks it is to be delivered to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    pub convoy: i64,
+    pub kind: String,
+    pub severity: String,
+    pub vehicle: Option<i32>,
+    pub at_ms: i64,
+    pub message: String,
+    pub data: serde_json::Value,
+    pub created_ms: i64,
+    pub webhooks: Vec<i64>,
+}
+
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub convoy: i64,
+    pub kind: String,
+    pub severity: String,
+    pub vehicle: Option<i32>,
+    pub at_ms: i64,
+    pub message: String,
+    pub data: serde_json::Value,
+    pub created_ms: i64,
+    pub acked_by: Option<UserId>,
+    pub acked_ms: Option<i64>,
+    pub ack_note: Option<String>,
+}
+
+/// What one intake writes, in one transaction: positions, alerts (with
+/// their webhook deliveries) and the engine states of the convoys touched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Intake {
+    pub positions: Vec<PositionRecord>,
+    pub alerts: Vec<NewAlert>,
+    pub states: Vec<(i64, serde_json::Value)>,
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertFilter {
+    /// Only these convoys (`None`: all).
+    pub convoys: Option<Vec<i64>>,
+    /// Only ids greater than this.
+    pub after: i64,
+    pub unacknowledged: bool,
+    pub limit: usize,
+}
+
+/// A webhook to register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWebhook {
+    pub uid: Uuid,
+    pub owner_org: OrgId,
+    pub url: String,
+    /// The HMAC key (kept: it signs every delivery).
+    pub secret: String,
+    /// Lowest severity delivered.
+    pub min_severity: String,
+    pub created_by: Option<UserId>,
+    pub created_ms: i64,
+}
+
+/// A registered webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    pub id: i64,
+    pub uid: Uuid,
+    pub owner_org: OrgId,
+    pub url: String,
+    pub secret: String,
+    pub min_severity: String,
+    pub created_by: Option<UserId>,
+    pub created_ms: i64,
+}
+
+/// One alert's delivery to one webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub webhook: i64,
+    pub alert: i64,
+    /// `pending`, `delivered` or `failed` (gave up).
+    pub status: String,
+    pub attempts: i32,
+    /// When the next attempt is due (pending only).
+    pub next_ms: i64,
+    pub last_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub delivered_ms: Option<i64>,
+}
+
 /// An analyst's decision on a report and an incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -602,6 +760,55 @@ pub trait Store: Send + Sync + 'static {
     async fn saved_route(&self, org: OrgId, id: i64) -> Result<Option<SavedRouteRecord>>;
     /// Deletes one of an organisation's saved routes; false if it had none.
     async fn delete_saved_route(&self, org: OrgId, id: i64) -> Result<bool>;
+
+    // Convoys (times in Unix milliseconds)
+
+    /// Registers a convoy and its devices in one transaction. A device id
+    /// already used by an active convoy is a [`StoreError::Conflict`] naming it.
+    async fn create_convoy(&self, convoy: &NewConvoy) -> Result<ConvoyRecord>;
+    /// Every convoy, newest first (callers apply visibility).
+    async fn convoys(&self) -> Result<Vec<ConvoyRecord>>;
+    async fn convoy(&self, id: i64) -> Result<Option<ConvoyRecord>>;
+    async fn convoy_by_uid(&self, uid: Uuid) -> Result<Option<ConvoyRecord>>;
+    /// Ends an active convoy and releases its devices; false if it was not active.
+    async fn end_convoy(&self, id: i64, at_ms: i64) -> Result<bool>;
+    /// The devices of active convoys.
+    async fn devices(&self) -> Result<Vec<DeviceRecord>>;
+    /// Writes an intake in one transaction; returns the new alerts' ids, in order.
+    async fn record_intake(&self, intake: &Intake) -> Result<Vec<i64>>;
+    /// A convoy's positions with `from_ms <= time_ms < to_ms`, by time, at most `limit`.
+    async fn positions(
+        &self,
+        convoy: i64,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PositionRecord>>;
+    /// Alerts by id, oldest first.
+    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>>;
+    async fn alert(&self, id: i64) -> Result<Option<AlertRecord>>;
+    /// Acknowledges an alert; false if it was already acknowledged.
+    async fn ack_alert(
+        &self,
+        id: i64,
+        by: Option<UserId>,
+        at_ms: i64,
+        note: Option<&str>,
+    ) -> Result<bool>;
+
+    // Webhooks
+
+    async fn create_webhook(&self, hook: &NewWebhook) -> Result<WebhookRecord>;
+    /// Webhooks of one organisation, or all.
+    async fn webhooks(&self, org: Option<OrgId>) -> Result<Vec<WebhookRecord>>;
+    /// Deletes one of an organisation's webhooks and its pending deliveries.
+    async fn delete_webhook(&self, org: OrgId, id: i64) -> Result<bool>;
+    /// Pending deliveries due at `now_ms`, oldest first.
+    async fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<DeliveryRecord>>;
+    /// Records an attempt (status, attempts, next, last code and error, delivered).
+    async fn update_delivery(&self, d: &DeliveryRecord) -> Result<()>;
+    /// A webhook's latest deliveries, newest first.
+    async fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>>;
 }
 
 /// Open a store from a location: `postgres://...` or `postgresql://...` for

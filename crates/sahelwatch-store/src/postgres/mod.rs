@@ -12,10 +12,11 @@ use crate::row::{
     coarse_columns,
 };
 use crate::{
-    Backend, CaseRecord, CaseStepRecord, Counters, Decision, ImportJob, ImportMsg, ImportOutcome,
-    ImportRecord, NewRoadNetwork, NewSavedRoute, Org, ReportLink, ReportRecord, Result,
-    RoadNetworkRecord, SavedRouteRecord, Store, StoreError, StoreStats, UserChange, refused_json,
-    row,
+    AlertFilter, AlertRecord, Backend, CaseRecord, CaseStepRecord, ConvoyRecord, Counters,
+    Decision, DeliveryRecord, DeviceRecord, ImportJob, ImportMsg, ImportOutcome, ImportRecord,
+    Intake, NewConvoy, NewRoadNetwork, NewSavedRoute, NewWebhook, Org, PositionRecord, ReportLink,
+    ReportRecord, Result, RoadNetworkRecord, SavedRouteRecord, Store, StoreError, StoreStats,
+    UserChange, WebhookRecord, refused_json, row,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -35,6 +36,7 @@ use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
 mod accounts;
+mod convoys;
 mod reports;
 mod roads;
 
@@ -1173,6 +1175,86 @@ impl Store for PgStore {
 
     async fn delete_saved_route(&self, org: OrgId, id: i64) -> Result<bool> {
         self.delete_saved_route_(org, id).await
+    }
+
+    async fn create_convoy(&self, convoy: &NewConvoy) -> Result<ConvoyRecord> {
+        self.create_convoy_(convoy).await
+    }
+
+    async fn convoys(&self) -> Result<Vec<ConvoyRecord>> {
+        self.convoys_where("TRUE", &[]).await
+    }
+
+    async fn convoy(&self, id: i64) -> Result<Option<ConvoyRecord>> {
+        Ok(self.convoys_where("id = $1", &[&id]).await?.pop())
+    }
+
+    async fn convoy_by_uid(&self, uid: Uuid) -> Result<Option<ConvoyRecord>> {
+        Ok(self.convoys_where("uid = $1", &[&uid]).await?.pop())
+    }
+
+    async fn end_convoy(&self, id: i64, at_ms: i64) -> Result<bool> {
+        self.end_convoy_(id, at_ms).await
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceRecord>> {
+        self.devices_().await
+    }
+
+    async fn record_intake(&self, intake: &Intake) -> Result<Vec<i64>> {
+        self.record_intake_(intake).await
+    }
+
+    async fn positions(
+        &self,
+        convoy: i64,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PositionRecord>> {
+        self.positions_(convoy, from_ms, to_ms, limit).await
+    }
+
+    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>> {
+        self.alerts_(filter).await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<AlertRecord>> {
+        self.alert_(id).await
+    }
+
+    async fn ack_alert(
+        &self,
+        id: i64,
+        by: Option<UserId>,
+        at_ms: i64,
+        note: Option<&str>,
+    ) -> Result<bool> {
+        self.ack_alert_(id, by, at_ms, note).await
+    }
+
+    async fn create_webhook(&self, hook: &NewWebhook) -> Result<WebhookRecord> {
+        self.create_webhook_(hook).await
+    }
+
+    async fn webhooks(&self, org: Option<OrgId>) -> Result<Vec<WebhookRecord>> {
+        self.webhooks_(org).await
+    }
+
+    async fn delete_webhook(&self, org: OrgId, id: i64) -> Result<bool> {
+        self.delete_webhook_(org, id).await
+    }
+
+    async fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<DeliveryRecord>> {
+        self.due_deliveries_(now_ms, limit).await
+    }
+
+    async fn update_delivery(&self, d: &DeliveryRecord) -> Result<()> {
+        self.update_delivery_(d).await
+    }
+
+    async fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>> {
+        self.deliveries_(webhook, limit).await
     }
 
     async fn create_report(&self, report: &ReportRecord) -> Result<i64> {

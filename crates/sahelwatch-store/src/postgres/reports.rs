@@ -17,12 +17,12 @@ fn corrupt(what: &str, id: i64, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what} row {id}: {e}"))
 }
 
-fn recipients(m: &Marking) -> Option<Json<Vec<i64>>> {
+pub(super) fn recipients(m: &Marking) -> Option<Json<Vec<i64>>> {
     (!m.recipients.is_empty()).then(|| Json(m.recipients.iter().map(|u| u.0).collect()))
 }
 
 /// Marking columns starting at `at`: owner, tlp, group, author, recipients.
-fn marking(r: &Row, id: i64, at: usize) -> Result<Marking> {
+pub(super) fn marking(r: &Row, id: i64, at: usize) -> Result<Marking> {
     let rec: Option<Json<Vec<i64>>> = r.get(at + 4);
     let (m, _) = DbMarking {
         owner_org: r.get(at),

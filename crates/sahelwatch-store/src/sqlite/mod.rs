@@ -10,9 +10,11 @@ use crate::row::{
     list_from_json, list_json, map_from_json, map_json, ts_parse, ts_text,
 };
 use crate::{
-    Backend, CaseRecord, CaseStepRecord, Counters, Decision, ImportJob, ImportMsg, ImportOutcome,
-    ImportRecord, NewRoadNetwork, NewSavedRoute, Org, ReportLink, ReportRecord, Result,
-    RoadNetworkRecord, SavedRouteRecord, Store, StoreError, StoreStats, UserChange, refused_json,
+    AlertFilter, AlertRecord, Backend, CaseRecord, CaseStepRecord, ConvoyRecord, Counters,
+    Decision, DeliveryRecord, DeviceRecord, ImportJob, ImportMsg, ImportOutcome, ImportRecord,
+    Intake, NewConvoy, NewRoadNetwork, NewSavedRoute, NewWebhook, Org, PositionRecord, ReportLink,
+    ReportRecord, Result, RoadNetworkRecord, SavedRouteRecord, Store, StoreError, StoreStats,
+    UserChange, WebhookRecord, refused_json,
 };
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -31,6 +33,7 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 mod accounts;
+mod convoys;
 mod reports;
 mod roads;
 
@@ -1081,6 +1084,102 @@ impl Store for SqliteStore {
 
     async fn delete_saved_route(&self, org: OrgId, id: i64) -> Result<bool> {
         self.blocking(move |c| roads::delete_route(c, org, id))
+            .await
+    }
+
+    async fn create_convoy(&self, convoy: &NewConvoy) -> Result<ConvoyRecord> {
+        let convoy = convoy.clone();
+        self.blocking(move |c| convoys::create(c, &convoy)).await
+    }
+
+    async fn convoys(&self) -> Result<Vec<ConvoyRecord>> {
+        self.blocking(|c| convoys::convoys_where(c, "1 = 1", &[]))
+            .await
+    }
+
+    async fn convoy(&self, id: i64) -> Result<Option<ConvoyRecord>> {
+        self.blocking(move |c| Ok(convoys::convoys_where(c, "id = ?1", &[&id])?.pop()))
+            .await
+    }
+
+    async fn convoy_by_uid(&self, uid: Uuid) -> Result<Option<ConvoyRecord>> {
+        self.blocking(move |c| {
+            Ok(convoys::convoys_where(c, "uid = ?1", &[&uid.as_bytes().to_vec()])?.pop())
+        })
+        .await
+    }
+
+    async fn end_convoy(&self, id: i64, at_ms: i64) -> Result<bool> {
+        self.blocking(move |c| convoys::end(c, id, at_ms)).await
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceRecord>> {
+        self.blocking(|c| convoys::devices(c)).await
+    }
+
+    async fn record_intake(&self, intake: &Intake) -> Result<Vec<i64>> {
+        let intake = intake.clone();
+        self.blocking(move |c| convoys::record(c, &intake)).await
+    }
+
+    async fn positions(
+        &self,
+        convoy: i64,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PositionRecord>> {
+        self.blocking(move |c| convoys::positions(c, convoy, from_ms, to_ms, limit))
+            .await
+    }
+
+    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>> {
+        let filter = filter.clone();
+        self.blocking(move |c| convoys::alerts(c, &filter)).await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<AlertRecord>> {
+        self.blocking(move |c| convoys::alert(c, id)).await
+    }
+
+    async fn ack_alert(
+        &self,
+        id: i64,
+        by: Option<UserId>,
+        at_ms: i64,
+        note: Option<&str>,
+    ) -> Result<bool> {
+        let note = note.map(str::to_string);
+        self.blocking(move |c| convoys::ack(c, id, by, at_ms, note.as_deref()))
+            .await
+    }
+
+    async fn create_webhook(&self, hook: &NewWebhook) -> Result<WebhookRecord> {
+        let hook = hook.clone();
+        self.blocking(move |c| convoys::create_hook(c, &hook)).await
+    }
+
+    async fn webhooks(&self, org: Option<OrgId>) -> Result<Vec<WebhookRecord>> {
+        self.blocking(move |c| convoys::hooks(c, org)).await
+    }
+
+    async fn delete_webhook(&self, org: OrgId, id: i64) -> Result<bool> {
+        self.blocking(move |c| convoys::delete_hook(c, org, id))
+            .await
+    }
+
+    async fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<DeliveryRecord>> {
+        self.blocking(move |c| convoys::due(c, now_ms, limit)).await
+    }
+
+    async fn update_delivery(&self, d: &DeliveryRecord) -> Result<()> {
+        let d = d.clone();
+        self.blocking(move |c| convoys::update_delivery(c, &d))
+            .await
+    }
+
+    async fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>> {
+        self.blocking(move |c| convoys::deliveries(c, webhook, limit))
             .await
     }
 

@@ -19,7 +19,7 @@ fn uuid(id: i64, bytes: Vec<u8>) -> Result<Uuid> {
 }
 
 /// Marking columns starting at `at`: owner, tlp, group, author, recipients.
-fn marking(r: &Row, id: i64, at: usize) -> Result<Marking> {
+pub(super) fn marking(r: &Row, id: i64, at: usize) -> Result<Marking> {
     let (m, _) = DbMarking {
         owner_org: r.get(at)?,
         tlp: r.get(at + 1)?,
