@@ -14,7 +14,7 @@
 //! A network re-imported since the route was saved makes the route stale:
 //! the brief says so (409) rather than guess where its legs went.
 
-use crate::roads::{RawRouteQuery, RouteEnd, RouteView, label_of};
+use crate::roads::{Network, RawRouteQuery, RiskView, RouteEnd, RouteView, label_of};
 use crate::{App, AppError, ParamError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sahelwatch_analytics::change::{Change, Totals, change};
@@ -28,6 +28,7 @@ use sahelwatch_routing::plan::{Context, Route};
 use sahelwatch_store::{NewSavedRoute, SavedRouteRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -262,6 +263,74 @@ fn read_plan(rec: &SavedRouteRecord) -> Result<SavedPlan, AppError> {
     })
 }
 
+/// A saved route replayed on its network with a viewer's risk of one day.
+pub(crate) struct Replayed {
+    pub rec: SavedRouteRecord,
+    plan: SavedPlan,
+    pub net: Arc<Network>,
+    pub risk: Arc<RiskView>,
+    pub route: Route,
+}
+
+impl App {
+    /// One of `org`'s saved routes replayed with `viewer`'s risk on `as_of`.
+    /// A route whose network was imported again since is a conflict.
+    pub(crate) async fn replay_saved(
+        &self,
+        viewer: &Viewer,
+        org: OrgId,
+        id: i64,
+        as_of: NaiveDate,
+    ) -> Result<Replayed, AppError> {
+        let rec = self
+            .store
+            .saved_route(org, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let plan = read_plan(&rec)?;
+        let net = match self.network(Some(&rec.network_name)).await {
+            Ok(n) if n.record.id == rec.network_id => n,
+            Ok(n) => {
+                return Err(AppError::Conflict(format!(
+                    "road network '{}' was imported again on {} after this route was saved \
+                     ({}); plan the route and save it again",
+                    rec.network_name,
+                    n.record.created_at.format("%Y-%m-%d %H:%M UTC"),
+                    rec.created_at.format("%Y-%m-%d %H:%M UTC")
+                )));
+            }
+            Err(AppError::NotFound | AppError::BadRequest(_)) => {
+                return Err(AppError::Conflict(format!(
+                    "road network '{}', on which this route was planned, no longer exists",
+                    rec.network_name
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        let risk = self.risk_view(viewer, &net, as_of).await?;
+        let ctx = Context {
+            graph: &net.graph,
+            topology: &net.topology,
+            engine: &net.cch,
+            tenths: &net.tenths,
+            risk: &risk.field,
+        };
+        let saved = ctx.replay(plan.lambda, &plan.legs).ok_or_else(|| {
+            AppError::Store(sahelwatch_store::StoreError::Corrupt(format!(
+                "saved route {}: its legs are not on network {}",
+                rec.id, rec.network_id
+            )))
+        })?;
+        Ok(Replayed {
+            rec,
+            plan,
+            net,
+            risk,
+            route: saved,
+        })
+    }
+}
+
 impl App {
     /// Plans a route for `viewer` and saves the chosen one for `owner`.
     pub async fn save_route(
@@ -369,46 +438,14 @@ impl App {
         path: &str,
     ) -> Result<CorridorBrief, AppError> {
         let bq = raw.resolve(now)?;
-        let rec = self
-            .store
-            .saved_route(org, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let plan = read_plan(&rec)?;
-        let net = match self.network(Some(&rec.network_name)).await {
-            Ok(n) if n.record.id == rec.network_id => n,
-            Ok(n) => {
-                return Err(AppError::Conflict(format!(
-                    "road network '{}' was imported again on {} after this route was saved \
-                     ({}); plan the route and save it again",
-                    rec.network_name,
-                    n.record.created_at.format("%Y-%m-%d %H:%M UTC"),
-                    rec.created_at.format("%Y-%m-%d %H:%M UTC")
-                )));
-            }
-            Err(AppError::NotFound | AppError::BadRequest(_)) => {
-                return Err(AppError::Conflict(format!(
-                    "road network '{}', on which this route was planned, no longer exists",
-                    rec.network_name
-                )));
-            }
-            Err(e) => return Err(e),
-        };
         let as_of = bq.depart.date_naive();
-        let risk = self.risk_view(viewer, &net, as_of).await?;
-        let ctx = Context {
-            graph: &net.graph,
-            topology: &net.topology,
-            engine: &net.cch,
-            tenths: &net.tenths,
-            risk: &risk.field,
-        };
-        let saved = ctx.replay(plan.lambda, &plan.legs).ok_or_else(|| {
-            AppError::Store(sahelwatch_store::StoreError::Corrupt(format!(
-                "saved route {}: its legs are not on network {}",
-                rec.id, rec.network_id
-            )))
-        })?;
+        let Replayed {
+            rec,
+            plan,
+            net,
+            risk,
+            route: saved,
+        } = self.replay_saved(viewer, org, id, as_of).await?;
         // The same request planned now, with its alternatives.
         let mut ask = plan.request.clone();
         ask.alternatives = Some(true);

@@ -33,6 +33,9 @@ pub enum AppError {
         source_name: String,
         error: FileError,
     },
+    /// A service this needs is not running or failed; the client may retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Store(StoreError),
     #[error("{0}")]

@@ -17,6 +17,7 @@ pub mod analytics;
 mod audit;
 pub mod auth;
 pub mod cases;
+pub mod convoys;
 pub mod corridor;
 mod error;
 mod export;
@@ -29,6 +30,7 @@ mod search;
 pub mod stix;
 mod stream;
 pub mod taxii;
+pub mod tracker;
 mod views;
 
 pub use admin::{GroupInfo, MarkingInput, NewUserInput, OrgInfo, UserUpdate};
@@ -79,6 +81,8 @@ pub struct App {
         std::sync::Mutex<Option<(Arc<Gazetteer>, Arc<sahelwatch_extract::places::PlaceIndex>)>>,
     /// The loaded road network and the viewers' risk on it.
     roads: roads::RoadsState,
+    /// Live tracking, once started (`start_tracking`).
+    tracking: std::sync::OnceLock<tracker::Handle>,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -108,6 +112,7 @@ impl App {
             actors: Arc::new(sahelwatch_extract::actors::ActorDictionary::builtin()),
             place_index: std::sync::Mutex::new(None),
             roads: roads::RoadsState::default(),
+            tracking: std::sync::OnceLock::new(),
         }
     }
 

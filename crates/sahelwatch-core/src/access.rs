@@ -51,7 +51,7 @@ pub struct GroupId(pub i64);
 pub enum Role {
     /// Reads what the organisation may see.
     Viewer,
-    /// Reads; later, runs convoys.
+    /// Reads; runs convoys: registers and ends them, acknowledges alerts.
     Operator,
     /// Reads, creates and changes the organisation's items, imports, shares.
     Analyst,
@@ -73,6 +73,11 @@ impl Role {
     /// May create and change items of the organisation.
     pub fn can_write(self) -> bool {
         matches!(self, Role::Analyst | Role::Admin)
+    }
+
+    /// May run convoys: register and end them, acknowledge their alerts.
+    pub fn can_operate(self) -> bool {
+        matches!(self, Role::Operator | Role::Analyst | Role::Admin)
     }
 }
 

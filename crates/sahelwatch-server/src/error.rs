@@ -190,6 +190,7 @@ impl From<AppError> for ApiError {
                 err
             }
             AppError::File { .. } => ApiError::new(Code::InvalidRequest, e.to_string()),
+            AppError::Unavailable(m) => ApiError::new(Code::StoreUnavailable, m),
             AppError::Store(inner) => {
                 tracing::error!(error = %inner, "store error");
                 ApiError::new(

@@ -92,6 +92,7 @@ impl utoipa::Modify for SecuritySchemes {
         (name = "cases", description = "Kidnap cases and their steps"),
         (name = "analytics", description = "Trends, change, hotspots, approach toward a place, area briefs, charts"),
         (name = "routes", description = "Road networks, road risk and route planning"),
+        (name = "convoys", description = "Convoys, positions from their trackers, alerts, webhooks"),
         (name = "auth", description = "Signing in, sessions, who am I"),
         (name = "accounts", description = "Organisations, users, API tokens, sharing groups, audit log"),
         (name = "system", description = "Service state"),
@@ -108,6 +109,7 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::incidents::router())
         .merge(routes::analytics::router())
         .merge(routes::roads::router())
+        .merge(routes::convoys::router())
         .merge(routes::places::router())
         .merge(routes::session::router())
         .merge(routes::accounts::router())
@@ -141,6 +143,8 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     (router, doc)
 }
 
+pub use routes::convoys::osmand_router;
+
 /// The application router.
 pub fn router(state: AppState) -> Router {
     router_and_doc(state).0
@@ -159,4 +163,13 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Serve the OsmAnd protocol for trackers on its own listener, until the
+/// process ends.
+pub async fn serve_osmand(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+) -> std::io::Result<()> {
+    axum::serve(listener, osmand_router(state)).await
 }

@@ -503,6 +503,17 @@ async fn openapi_document_matches_the_routes(env: Env) {
     assert_eq!(s, StatusCode::OK);
     let paths: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
     let want: BTreeSet<String> = [
+        "/api/v1/alerts",
+        "/api/v1/alerts/stream",
+        "/api/v1/alerts/{id}/ack",
+        "/api/v1/convoys",
+        "/api/v1/convoys/{id}",
+        "/api/v1/convoys/{id}/end",
+        "/api/v1/convoys/{id}/track",
+        "/api/v1/positions",
+        "/api/v1/positions/stats",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{id}",
         "/api/v1/analytics/approach",
         "/api/v1/analytics/brief",
         "/api/v1/analytics/change",

@@ -46,7 +46,8 @@ pub enum TrackingError {
 }
 
 /// When an alert fires.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     pub high_risk: f64,
     pub off_route_m: f64,
@@ -62,6 +63,29 @@ pub struct Thresholds {
     /// A device clock this far ahead (s) is taken as skew: the position
     /// counts as received now. Farther ahead, it is refused.
     pub max_skew_s: f64,
+}
+
+impl Thresholds {
+    /// Every threshold must be a positive number; the first that is not is named.
+    pub fn validate(&self) -> Result<(), String> {
+        let all = [
+            ("high_risk", self.high_risk),
+            ("off_route_m", self.off_route_m),
+            ("off_route_s", self.off_route_s),
+            ("stop_radius_m", self.stop_radius_m),
+            ("stop_s", self.stop_s),
+            ("contact_factor", self.contact_factor),
+            ("incident_km", self.incident_km),
+            ("incident_hours", self.incident_hours),
+            ("separation_km", self.separation_km),
+            ("max_speed_kmh", self.max_speed_kmh),
+            ("max_skew_s", self.max_skew_s),
+        ];
+        match all.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+            Some((name, v)) => Err(format!("thresholds.{name}: {v} is not a positive number")),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Default for Thresholds {

@@ -95,6 +95,10 @@ pub struct ServeArgs {
     /// Address and port to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "SAHELWATCH_LISTEN", value_name = "ADDR:PORT")]
     pub listen: Option<String>,
+    /// Address and port of the OsmAnd protocol for trackers such as the
+    /// Traccar Client (default 127.0.0.1:5055; `off` for none).
+    #[arg(long, env = "SAHELWATCH_OSMAND_LISTEN", value_name = "ADDR:PORT|off")]
+    pub osmand_listen: Option<String>,
     /// Do not load the starter data, even into an empty database.
     /// (Environment: SAHELWATCH_STARTER_DATA=false.)
     #[arg(long)]

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 pub struct FileConfig {
     pub database: Option<String>,
     pub listen: Option<String>,
+    /// Where trackers send positions with the OsmAnd protocol (`off`: nowhere).
+    pub osmand_listen: Option<String>,
     pub starter_data: Option<bool>,
     pub organisation: Option<String>,
     pub log: Option<String>,
@@ -64,6 +66,7 @@ pub struct LowArgs {
     pub config: Option<PathBuf>,
     pub database: Option<Raw<String>>,
     pub listen: Option<Raw<String>>,
+    pub osmand_listen: Option<Raw<String>>,
     pub starter_data: Option<Raw<bool>>,
     pub organisation: Option<Raw<String>>,
     pub log: Option<Raw<String>>,
@@ -78,6 +81,8 @@ pub struct Config {
     /// A SQLite path or a `postgres://` URL.
     pub database: String,
     pub listen: SocketAddr,
+    /// The OsmAnd (Traccar Client) port, if on.
+    pub osmand_listen: Option<SocketAddr>,
     /// Load the bundled starter data into a new, empty database on `serve`.
     pub starter_data: bool,
     /// The organisation that owns what this installation imports.
@@ -99,6 +104,8 @@ pub struct Config {
 
 pub const DEFAULT_DATABASE: &str = "sahelwatch.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Traccar's port for the OsmAnd protocol.
+pub const DEFAULT_OSMAND_LISTEN: &str = "127.0.0.1:5055";
 pub const DEFAULT_FILE: &str = "sahelwatch.toml";
 
 fn pick<T: Clone>(
@@ -166,6 +173,23 @@ impl Config {
                 listen.source
             )
         })?;
+        let osmand = pick(
+            &low.osmand_listen,
+            file.osmand_listen,
+            &path,
+            DEFAULT_OSMAND_LISTEN.to_string(),
+        );
+        let osmand_listen = if osmand.value.trim() == "off" {
+            None
+        } else {
+            Some(osmand.value.parse::<SocketAddr>().map_err(|_| {
+                anyhow::anyhow!(
+                    "osmand_listen = '{}' (from {}) is not an address and port such as 127.0.0.1:5055, nor off",
+                    osmand.value,
+                    osmand.source
+                )
+            })?)
+        };
         let starter = pick(&low.starter_data, file.starter_data, &path, true);
         let organisation = pick(
             &low.organisation,
@@ -221,6 +245,7 @@ impl Config {
             trust_forwarded_for,
             database: database.value,
             listen: listen_addr,
+            osmand_listen,
             starter_data: starter.value,
             organisation: organisation.value.trim().to_string(),
             log: log.value,

@@ -100,6 +100,13 @@ fn low_args(cli: &Cli, m: &clap::ArgMatches) -> LowArgs {
                 _ => Source::Flag("listen"),
             },
         });
+        low.osmand_listen = s.osmand_listen.as_ref().map(|value| Raw {
+            value: value.clone(),
+            source: match sub.and_then(|sub| sub.value_source("osmand_listen")) {
+                Some(ValueSource::EnvVariable) => Source::Env("SAHELWATCH_OSMAND_LISTEN"),
+                _ => Source::Flag("osmand-listen"),
+            },
+        });
         let env_bool = |name: &'static str| -> Option<Raw<bool>> {
             std::env::var(name).ok().map(|v| Raw {
                 value: matches!(
@@ -261,13 +268,31 @@ async fn serve(config: Config) -> Result<ExitCode> {
         println!("API callers must authenticate (public API off). A token for a user:");
         println!("  sahelwatch admin token --username NAME");
     }
-    println!("Stop with Ctrl-C.");
+    app.start_tracking(Default::default()).await?;
     let state = sahelwatch_server::AppState {
         app,
         public_api: config.public_api,
         secure_cookies: config.secure_cookies,
         trust_forwarded_for: config.trust_forwarded_for,
     };
+    if let Some(osmand) = config.osmand_listen {
+        let l = tokio::net::TcpListener::bind(osmand)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {osmand} for OsmAnd trackers (osmand_listen)")
+            })?;
+        println!(
+            "  Trackers: OsmAnd protocol on http://{}/?id=DEVICE&key=SECRET&lat=..&lon=..",
+            l.local_addr()?
+        );
+        let osmand_state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sahelwatch_server::serve_osmand(l, osmand_state).await {
+                tracing::error!(error = %e, "OsmAnd listener stopped");
+            }
+        });
+    }
+    println!("Stop with Ctrl-C.");
     sahelwatch_server::serve(listener, state, shutdown_signal()).await?;
     println!("Stopped.");
     Ok(ExitCode::SUCCESS)

@@ -50,9 +50,16 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path, extra: &[&str]) -> Server {
+    // Trackers' OsmAnd port only when a test asks for one (tests run at once).
+    let osmand: &[&str] = if extra.contains(&"--osmand-listen") {
+        &[]
+    } else {
+        &["--osmand-listen", "off"]
+    };
     let mut child = Command::new(bin())
         .current_dir(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(osmand)
         .args(extra)
         .env("SAHELWATCH_LOG", "warn")
         .env_remove("SAHELWATCH_DATABASE")
@@ -812,4 +819,143 @@ fn import_roads_and_route_from_the_command_line() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A position acknowledged to a device survives `kill -9` of the server in
+/// the middle of intake, and the alert engine carries on from its state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_positions_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = sw(
+        dir.path(),
+        &[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Agency",
+            "--username",
+            "admin",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&o).lines().last().unwrap().trim().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let osmand = format!("127.0.0.1:{port}");
+    let args = ["--no-starter-data", "--osmand-listen", osmand.as_str()];
+    let server = serve(dir.path(), &args);
+    let client = reqwest::Client::new();
+    let convoy: serde_json::Value = client
+        .post(format!("{}/api/v1/convoys", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "name": "Ouaga-Kaya",
+            "route": {"geojson": {"type": "LineString",
+                                  "coordinates": [[-1.52, 12.37], [-1.30, 12.80], [-1.08, 13.09]]}},
+            "vehicles": [{"name": "Lead", "device": "trk-1", "secret": "lead-secret-0123456"}],
+            "interval_s": 3600
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = convoy["id"].as_str().expect("convoy id").to_string();
+
+    // A device sending positions one after another, as fast as answered.
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let sender = {
+        let (acked, client, osmand) = (acked.clone(), client.clone(), osmand.clone());
+        tokio::spawn(async move {
+            let t0 = chrono::Utc::now().timestamp() - 100_000;
+            for k in 0..100_000i64 {
+                let f = k as f64 / 100_000.0;
+                let url = format!(
+                    "http://{osmand}/?id=trk-1&key=lead-secret-0123456&timestamp={}&lat={}&lon={}&speed=20",
+                    t0 + k,
+                    12.37 + 0.43 * f,
+                    -1.52 + 0.22 * f
+                );
+                match client.post(url).send().await {
+                    Ok(r) if r.status() == 200 => acked.lock().unwrap().push(t0 + k),
+                    Ok(r) => panic!("position {k}: {}", r.status()),
+                    Err(_) => break,
+                }
+            }
+        })
+    };
+    while acked.lock().unwrap().len() < 200 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(server); // SIGKILL: std's Child::kill
+    sender.await.unwrap();
+    let acked = acked.lock().unwrap().clone();
+
+    let server = serve(dir.path(), &args);
+    let track: serde_json::Value = client
+        .get(format!("{}/api/v1/convoys/{id}/track", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored: std::collections::HashSet<i64> = track["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["geometry"]["type"] == "Point")
+        .map(|f| {
+            chrono::DateTime::parse_from_rfc3339(f["properties"]["time"].as_str().unwrap())
+                .unwrap()
+                .timestamp()
+        })
+        .collect();
+    eprintln!(
+        "{} positions acknowledged before kill -9, {} stored after",
+        acked.len(),
+        stored.len()
+    );
+    let lost: Vec<&i64> = acked.iter().filter(|t| !stored.contains(t)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged positions lost",
+        lost.len(),
+        acked.len()
+    );
+    // The engine's state came back too: the last acknowledged position again
+    // is a duplicate, and the vehicle's last position is known.
+    let view: serde_json::Value = client
+        .get(format!("{}/api/v1/convoys/{id}", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last =
+        chrono::DateTime::parse_from_rfc3339(view["vehicles"][0]["last_time"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+    assert!(
+        last >= *acked.last().unwrap(),
+        "state at {last}, acked {}",
+        acked.last().unwrap()
+    );
+    // Intake resumes by itself on the restarted server.
+    let r = client
+        .get(format!(
+            "http://{osmand}/?id=trk-1&key=lead-secret-0123456&timestamp={}&lat=12.9&lon=-1.25",
+            last + 10
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

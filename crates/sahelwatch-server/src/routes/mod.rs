@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
+pub mod convoys;
 pub mod incidents;
 pub mod places;
 pub mod reports;
