@@ -100,6 +100,11 @@ impl PositionResult {
         }
     }
 
+    /// A position refused before the engine saw it (unreadable).
+    pub fn refused(device: &str, message: String) -> PositionResult {
+        PositionResult::new(device, "refused", Some(message))
+    }
+
     /// Stored or already stored: the device may forget it.
     pub fn acknowledged(&self) -> bool {
         matches!(

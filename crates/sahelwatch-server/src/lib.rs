@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod mqtt;
 pub mod routes;
 
 use axum::Router;

@@ -741,3 +741,151 @@ async fn convoy_tracking_sqlite() {
 async fn convoy_tracking_postgres() {
     convoy_tracking(TestDb::postgres().await).await;
 }
+
+/// Positions over MQTT from the real broker (Mosquitto on 127.0.0.1:1883),
+/// published with the real `mosquitto_pub` client: stored with source
+/// `mqtt`; an unknown device, a wrong secret and a message that is not
+/// JSON are refused and counted; each result comes back on the device's
+/// result topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_over_mqtt() {
+    let db = TestDb::sqlite().await;
+    let app = Arc::new(App::new(db.store.clone()));
+    let org = app.ensure_org("agency").await.unwrap();
+    let op = user(&app, org.id, "operator", Role::Operator).await;
+    let state = AppState::new(Arc::clone(&app));
+    app.start_tracking(TrackingOptions {
+        tick: Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let auth = format!("Bearer {}", op.token);
+    let body = json!({"name": "MQTT run", "interval_s": 3600,
+        "route": {"geojson": {"type": "LineString", "coordinates": [[-1.52, 12.37], [-1.08, 13.09]]}},
+        "vehicles": [{"name": "Lead", "device": "mq-1", "secret": "mqtt-secret-0123456"}]});
+    let r = send(
+        &state,
+        "POST",
+        "/api/v1/convoys",
+        &[("authorization", &auth)],
+        Some(&body.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let convoy = r.json()["id"].as_str().unwrap().to_string();
+
+    let prefix = format!("swtest{}", uuid::Uuid::new_v4().simple());
+    let cfg =
+        sahelwatch_server::mqtt::MqttConfig::parse("127.0.0.1:1883", &prefix, &prefix).unwrap();
+    tokio::spawn(sahelwatch_server::mqtt::run(state.clone(), cfg));
+    let results = std::process::Command::new("mosquitto_sub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-t",
+            &format!("{prefix}/devices/+/result"),
+            "-v",
+            "-C",
+            "5",
+            "-W",
+            "10",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("mosquitto_sub (apt-get install mosquitto-clients)");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let publish = |device: &str, msg: String| {
+        let out = std::process::Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-q",
+                "1",
+                "-t",
+                &format!("{prefix}/devices/{device}/position"),
+                "-m",
+                &msg,
+            ])
+            .output()
+            .expect("mosquitto_pub");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let t = chrono::Utc::now().timestamp() - 60;
+    publish("mq-1", json!({"secret": "mqtt-secret-0123456", "time": t, "lat": 12.40, "lon": -1.50, "speed_kmh": 50.0, "battery": 64.0}).to_string());
+    publish(
+        "mq-1",
+        json!({"secret": "mqtt-secret-0123456", "time": t + 30, "lat": 12.41, "lon": -1.49})
+            .to_string(),
+    );
+    publish(
+        "mq-1",
+        json!({"secret": "wrong-secret-000000", "time": t + 40, "lat": 12.41, "lon": -1.49})
+            .to_string(),
+    );
+    publish(
+        "ghost",
+        json!({"secret": "mqtt-secret-0123456", "lat": 12.41, "lon": -1.49}).to_string(),
+    );
+    publish("mq-1", "not json".to_string());
+
+    let mut stored = Value::Null;
+    for _ in 0..50 {
+        let r = send(
+            &state,
+            "GET",
+            &format!("/api/v1/convoys/{convoy}/track"),
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+        stored = r.json();
+        if stored["positions"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stored["positions"], 2, "{stored}");
+    let point = stored["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["geometry"]["type"] == "Point")
+        .unwrap();
+    assert_eq!(point["properties"]["source"], "mqtt");
+    assert_eq!(point["properties"]["battery"], 64.0);
+    let r = send(
+        &state,
+        "GET",
+        "/api/v1/positions/stats",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    let stats = r.json();
+    assert_eq!(
+        (
+            stats["unknown_device"].as_u64(),
+            stats["bad_secret"].as_u64(),
+            stats["malformed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{stats}"
+    );
+    let out = tokio::task::spawn_blocking(move || results.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r#""status":"accepted""#), "{text}");
+    assert!(text.contains(r#""status":"bad_secret""#), "{text}");
+    assert!(
+        text.contains(&format!("{prefix}/devices/ghost/result")),
+        "{text}"
+    );
+    assert!(text.contains("not JSON"), "{text}");
+}

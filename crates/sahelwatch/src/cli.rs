@@ -99,6 +99,10 @@ pub struct ServeArgs {
     /// Traccar Client (default 127.0.0.1:5055; `off` for none).
     #[arg(long, env = "SAHELWATCH_OSMAND_LISTEN", value_name = "ADDR:PORT|off")]
     pub osmand_listen: Option<String>,
+    /// MQTT broker to take device positions from, host:port (default off;
+    /// topics `sahelwatch/devices/DEVICE/position`).
+    #[arg(long, env = "SAHELWATCH_MQTT", value_name = "HOST:PORT|off")]
+    pub mqtt: Option<String>,
     /// Do not load the starter data, even into an empty database.
     /// (Environment: SAHELWATCH_STARTER_DATA=false.)
     #[arg(long)]

@@ -20,6 +20,12 @@ pub struct FileConfig {
     pub listen: Option<String>,
     /// Where trackers send positions with the OsmAnd protocol (`off`: nowhere).
     pub osmand_listen: Option<String>,
+    /// MQTT broker to take positions from, `host:port` (default off).
+    pub mqtt: Option<String>,
+    /// Topic prefix of device positions on the broker (default `sahelwatch`).
+    pub mqtt_topic_prefix: Option<String>,
+    /// MQTT client id; the broker keeps waiting positions under it (default `sahelwatch`).
+    pub mqtt_client_id: Option<String>,
     pub starter_data: Option<bool>,
     pub organisation: Option<String>,
     pub log: Option<String>,
@@ -67,6 +73,7 @@ pub struct LowArgs {
     pub database: Option<Raw<String>>,
     pub listen: Option<Raw<String>>,
     pub osmand_listen: Option<Raw<String>>,
+    pub mqtt: Option<Raw<String>>,
     pub starter_data: Option<Raw<bool>>,
     pub organisation: Option<Raw<String>>,
     pub log: Option<Raw<String>>,
@@ -83,6 +90,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The OsmAnd (Traccar Client) port, if on.
     pub osmand_listen: Option<SocketAddr>,
+    /// The MQTT broker positions come from, if any.
+    pub mqtt: Option<sahelwatch_server::mqtt::MqttConfig>,
     /// Load the bundled starter data into a new, empty database on `serve`.
     pub starter_data: bool,
     /// The organisation that owns what this installation imports.
@@ -190,6 +199,25 @@ impl Config {
                 )
             })?)
         };
+        let mqtt_raw = pick(&low.mqtt, file.mqtt, &path, "off".to_string());
+        let mqtt = if mqtt_raw.value.trim() == "off" {
+            None
+        } else {
+            Some(
+                sahelwatch_server::mqtt::MqttConfig::parse(
+                    mqtt_raw.value.trim(),
+                    file.mqtt_topic_prefix.as_deref().unwrap_or("sahelwatch"),
+                    file.mqtt_client_id.as_deref().unwrap_or("sahelwatch"),
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "mqtt = '{}' (from {}): {e}; give host:port such as 127.0.0.1:1883, or off",
+                        mqtt_raw.value,
+                        mqtt_raw.source
+                    )
+                })?,
+            )
+        };
         let starter = pick(&low.starter_data, file.starter_data, &path, true);
         let organisation = pick(
             &low.organisation,
@@ -246,6 +274,7 @@ impl Config {
             database: database.value,
             listen: listen_addr,
             osmand_listen,
+            mqtt,
             starter_data: starter.value,
             organisation: organisation.value.trim().to_string(),
             log: log.value,

@@ -107,6 +107,13 @@ fn low_args(cli: &Cli, m: &clap::ArgMatches) -> LowArgs {
                 _ => Source::Flag("osmand-listen"),
             },
         });
+        low.mqtt = s.mqtt.as_ref().map(|value| Raw {
+            value: value.clone(),
+            source: match sub.and_then(|sub| sub.value_source("mqtt")) {
+                Some(ValueSource::EnvVariable) => Source::Env("SAHELWATCH_MQTT"),
+                _ => Source::Flag("mqtt"),
+            },
+        });
         let env_bool = |name: &'static str| -> Option<Raw<bool>> {
             std::env::var(name).ok().map(|v| Raw {
                 value: matches!(
@@ -291,6 +298,13 @@ async fn serve(config: Config) -> Result<ExitCode> {
                 tracing::error!(error = %e, "OsmAnd listener stopped");
             }
         });
+    }
+    if let Some(m) = config.mqtt.clone() {
+        println!(
+            "  Trackers: MQTT {}:{}, topics {}/devices/DEVICE/position",
+            m.host, m.port, m.prefix
+        );
+        tokio::spawn(sahelwatch_server::mqtt::run(state.clone(), m));
     }
     println!("Stop with Ctrl-C.");
     sahelwatch_server::serve(listener, state, shutdown_signal()).await?;

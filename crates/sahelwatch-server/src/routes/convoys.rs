@@ -592,12 +592,7 @@ async fn positions(
             }
             Err((device, message)) => {
                 state.app.count_malformed();
-                slots.push(Err(PositionResult {
-                    device,
-                    status: "refused".into(),
-                    message: Some(message),
-                    alerts: Vec::new(),
-                }));
+                slots.push(Err(PositionResult::refused(&device, message)));
             }
         }
     }
@@ -609,15 +604,7 @@ async fn positions(
     let mut results = Vec::with_capacity(slots.len());
     for s in slots {
         results.push(match s {
-            Ok(k) => std::mem::replace(
-                &mut done[k],
-                PositionResult {
-                    device: String::new(),
-                    status: String::new(),
-                    message: None,
-                    alerts: Vec::new(),
-                },
-            ),
+            Ok(k) => std::mem::replace(&mut done[k], PositionResult::refused("", String::new())),
             Err(r) => r,
         });
     }
@@ -713,12 +700,9 @@ async fn osmand(
     };
     match state.app.intake(Source::Osmand, vec![position]).await {
         Ok(mut r) => {
-            let r = r.pop().unwrap_or_else(|| PositionResult {
-                device: String::new(),
-                status: "refused".into(),
-                message: Some("no result".into()),
-                alerts: Vec::new(),
-            });
+            let r = r
+                .pop()
+                .unwrap_or_else(|| PositionResult::refused("", "no result".into()));
             match r.status.as_str() {
                 "unknown_device" | "bad_secret" => {
                     text(StatusCode::UNAUTHORIZED, r.message.unwrap_or_default())
