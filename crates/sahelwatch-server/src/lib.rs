@@ -155,15 +155,36 @@ async fn index() -> Html<&'static str> {
     Html(include_str!("index.html"))
 }
 
-/// Serve until `shutdown` resolves.
+/// How long open connections (live streams) may keep a stopping server up.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serve until `shutdown` resolves; then requests in progress may finish,
+/// and connections still open after [`SHUTDOWN_GRACE`] (live streams never
+/// finish by themselves) are dropped.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    };
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    tokio::select! {
+        r = server => r,
+        _ = async {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!("connections still open {} s after the stop: closed", SHUTDOWN_GRACE.as_secs());
+            Ok(())
+        }
+    }
 }
 
 /// Serve the OsmAnd protocol for trackers on its own listener, until the

@@ -84,6 +84,28 @@ impl Corridor {
         &self.line
     }
 
+    /// The point `along_m` metres from the start (clamped to the line) and
+    /// the direction of travel there, as (east, north) per metre.
+    pub fn point_at(&self, along_m: f64) -> (LonLat, [f64; 2]) {
+        let a = along_m.clamp(0.0, self.length_m());
+        let n = self.line.len() - 1;
+        let k = self
+            .along
+            .partition_point(|&x| x <= a)
+            .saturating_sub(1)
+            .min(n - 1);
+        let (p, q) = (self.line[k], self.line[k + 1]);
+        let len = (self.along[k + 1] - self.along[k]).max(1e-9);
+        let f = ((a - self.along[k]) / len).clamp(0.0, 1.0);
+        let point = [p[0] + f * (q[0] - p[0]), p[1] + f * (q[1] - p[1])];
+        let m_per_deg_lon = 111_320.0 * p[1].to_radians().cos();
+        let dir = [
+            (q[0] - p[0]) * m_per_deg_lon / len,
+            (q[1] - p[1]) * 110_540.0 / len,
+        ];
+        (point, dir)
+    }
+
     fn at(&self, p: LonLat, k: usize) -> Located {
         let (d, t) = point_segment_m(p, self.line[k], self.line[k + 1]);
         Located {

@@ -27,6 +27,7 @@
 //! nothing.
 
 pub mod corridor;
+pub mod sim;
 
 pub use corridor::{Corridor, Located, haversine_m};
 

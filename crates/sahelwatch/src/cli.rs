@@ -86,8 +86,64 @@ pub enum Command {
     /// profile, recent incidents within a buffer, the trend along it and the
     /// routes planned now. Without a route: the saved routes.
     Corridor(CorridorArgs),
+    /// Drive simulated vehicles along a route over the OsmAnd protocol, for
+    /// demos and load tests: registers the convoys through the API, then
+    /// sends each vehicle's positions at the chosen speed and time scale,
+    /// with injected events (stop, detour, silence, SOS).
+    Simulate(SimulateArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The server's API.
+    #[arg(long, env = "SAHELWATCH_API", default_value = "http://127.0.0.1:8080")]
+    pub api: String,
+    /// An API token of an operator, analyst or admin (registers the convoys).
+    #[arg(long, env = "SAHELWATCH_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The server's OsmAnd port.
+    #[arg(long, default_value = "http://127.0.0.1:5055")]
+    pub osmand: String,
+    /// The route: a saved route's id (`corridor` lists them) ...
+    #[arg(long, conflicts_with = "geojson", required_unless_present = "geojson")]
+    pub saved_route: Option<i64>,
+    /// ... or a GeoJSON LineString file.
+    #[arg(long, value_name = "FILE")]
+    pub geojson: Option<std::path::PathBuf>,
+    /// How many convoys.
+    #[arg(long, default_value_t = 1)]
+    pub convoys: usize,
+    /// Vehicles per convoy.
+    #[arg(long, default_value_t = 3)]
+    pub vehicles: usize,
+    /// Distance between vehicles (m).
+    #[arg(long, default_value_t = 300.0)]
+    pub gap_m: f64,
+    /// Driving speed (km/h).
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// Trip seconds per real second (60: an hour's drive in a minute).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Seconds of trip time between a vehicle's positions.
+    #[arg(long, default_value_t = 10.0)]
+    pub interval: f64,
+    /// An injected event, repeatable: stop@KM:DURATION, detour@KM:METRESm:DURATION,
+    /// silence@KM:DURATION, sos@KM; durations in s, m or h; /VEHICLE for another
+    /// vehicle than the first (e.g. stop@40:15m/1).
+    #[arg(long = "event", value_name = "EVENT")]
+    pub events: Vec<String>,
+    /// Stop after this many real seconds (default: when every vehicle arrived).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// End the convoys when done.
+    #[arg(long)]
+    pub end: bool,
+    /// Name of the convoys (numbered when several).
+    #[arg(long, default_value = "Simulated convoy")]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod progress;
 mod roads;
+mod simulate;
 
 use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
@@ -207,6 +208,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode> {
         Command::Roads => roads::list(config).await,
         Command::Route(args) => roads::route(args, config).await,
         Command::Corridor(args) => roads::corridor(args, config).await,
+        Command::Simulate(args) => simulate::run(args).await,
         Command::Report(cmd) => match cmd.what {
             cli::ReportWhat::Extract(args) => report_extract(args, config).await,
             cli::ReportWhat::Add(args) => report_add(args, config).await,

@@ -959,3 +959,92 @@ async fn acknowledged_positions_survive_kill_9() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// `sahelwatch simulate` registers a convoy through the API and drives it
+/// over the OsmAnd protocol; the injected SOS and detour come back as alerts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_drives_a_convoy_with_injected_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = sw(
+        dir.path(),
+        &[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Agency",
+            "--username",
+            "admin",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&o).lines().last().unwrap().trim().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let osmand = format!("127.0.0.1:{port}");
+    let server = serve(
+        dir.path(),
+        &["--no-starter-data", "--osmand-listen", osmand.as_str()],
+    );
+    let route = dir.path().join("route.geojson");
+    std::fs::write(
+        &route,
+        r#"{"type":"LineString","coordinates":[[-1.52,12.37],[-1.30,12.80],[-1.08,13.09]]}"#,
+    )
+    .unwrap();
+    let bad = sw(
+        dir.path(),
+        &[
+            "simulate",
+            "--token",
+            &token,
+            "--api",
+            &server.base,
+            "--geojson",
+            "route.geojson",
+            "--event",
+            "fly@3",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("fly@3"), "{}", stderr(&bad));
+    let o = sw(
+        dir.path(),
+        &[
+            "simulate",
+            "--token",
+            &token,
+            "--api",
+            &server.base,
+            "--osmand",
+            &format!("http://{osmand}"),
+            "--geojson",
+            "route.geojson",
+            "--vehicles",
+            "2",
+            "--speed",
+            "60",
+            "--time-scale",
+            "900",
+            "--interval",
+            "30",
+            "--event",
+            "sos@20/1",
+            "--event",
+            "detour@40:2000m:10m",
+            "--end",
+        ],
+    );
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("1 convoy(s) of 2 vehicles on a 93.5 km route"),
+        "{out}"
+    );
+    let alerts = out.lines().find(|l| l.contains("alerts:")).unwrap_or("");
+    assert!(alerts.contains("\"sos\": 1"), "{out}");
+    assert!(alerts.contains("\"off_route\": 1"), "{out}");
+    assert!(!out.contains("\"refused\""), "{out}");
+}
