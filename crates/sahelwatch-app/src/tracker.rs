@@ -10,9 +10,13 @@
 //! written wait for the next one, so one transaction carries many devices'
 //! positions under load and one position when idle.
 //!
-//! The engine's state lives in memory and in the convoy's row, written with
-//! every batch that changed it: a restarted server (or another instance)
-//! carries on from the last committed state.
+//! The engine's state lives in memory and in the convoy's row. It is
+//! written with a batch that raised alerts for the convoy, and otherwise at
+//! most every [`STATE_EVERY_MS`] (writing a few kilobytes of state per
+//! position was most of the database's work); loading a convoy replays the
+//! positions stored since its state was saved, so a restarted server (or
+//! another instance) carries on exactly where the last committed position
+//! left it.
 
 use crate::convoys::{
     AlertView, ConvoySpec, marking_of, ms_time, parse_severity, read_spec, secret_hash,
@@ -33,6 +37,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use utoipa::ToSchema;
 
+/// How often, at most, a convoy's engine state is saved when nothing is raised.
+pub const STATE_EVERY_MS: i64 = 5_000;
 /// Most positions written in one transaction.
 const MAX_BATCH: usize = 2_000;
 /// Most positions in one JSON request.
@@ -358,10 +364,21 @@ pub fn parse_json_position(
     })
 }
 
+/// An engine state as saved, with when.
+#[derive(Serialize, Deserialize)]
+struct Saved<S> {
+    #[serde(flatten)]
+    engine: S,
+    /// The batch time it was saved at; positions received since are replayed.
+    #[serde(default)]
+    saved_ms: i64,
+}
+
 struct LiveConvoy {
     rec: ConvoyRecord,
     spec: ConvoySpec,
     state: State,
+    saved_ms: i64,
     /// What the owner organisation may see (incidents it is warned of).
     viewer: Viewer,
 }
@@ -380,6 +397,15 @@ struct Live {
     devices_checked: Option<Instant>,
     /// The incident index sequence already looked at for fresh incidents.
     incident_seq: i64,
+}
+
+/// An engine state as stored, saved at `now`.
+fn saved_state(state: &State, now: i64) -> Result<serde_json::Value, AppError> {
+    serde_json::to_value(Saved {
+        engine: state,
+        saved_ms: now,
+    })
+    .map_err(crate::roads::internal)
 }
 
 /// The snake_case name an enum serialises to.
@@ -498,17 +524,41 @@ impl App {
 
     async fn reload_live(&self, live: &mut Live) -> Result<(), AppError> {
         let mut convoys = HashMap::new();
+        let mut replayed = Vec::new();
         for rec in self.store.convoys().await? {
             if rec.ended_ms.is_some() {
                 continue;
             }
+            // A convoy already tracked here keeps its state in memory.
+            if let Some(c) = live.convoys.remove(&rec.id) {
+                convoys.insert(rec.id, c);
+                continue;
+            }
             let spec = read_spec(&rec)?;
-            let state: State = serde_json::from_value(rec.state.clone()).map_err(|e| {
+            let saved: Saved<State> = serde_json::from_value(rec.state.clone()).map_err(|e| {
                 AppError::Store(sahelwatch_store::StoreError::Corrupt(format!(
                     "convoy {} state: {e}",
                     rec.id
                 )))
             })?;
+            let mut state = saved.engine;
+            let since = self
+                .store
+                .positions_received(rec.id, saved.saved_ms)
+                .await?;
+            for p in &since {
+                let fix = Fix {
+                    vehicle: p.vehicle as usize,
+                    time_ms: p.time_ms,
+                    position: [p.longitude, p.latitude],
+                    speed_kmh: p.speed_kmh,
+                    sos: p.sos,
+                };
+                step(&spec.engine, &mut state, &Input::Fix(fix), p.received_ms);
+            }
+            if !since.is_empty() {
+                replayed.push(rec.id);
+            }
             let viewer = self.org_viewer(rec.marking.owner).await?;
             convoys.insert(
                 rec.id,
@@ -516,9 +566,25 @@ impl App {
                     rec,
                     spec,
                     state,
+                    saved_ms: saved.saved_ms,
                     viewer,
                 },
             );
+        }
+        // Save what was replayed, so that the stored state is current again.
+        if !replayed.is_empty() {
+            let now = now_ms();
+            let mut intake = Intake::default();
+            for id in &replayed {
+                let c = &convoys[id];
+                intake.states.push((*id, saved_state(&c.state, now)?));
+            }
+            self.store.record_intake(&intake).await?;
+            for id in replayed {
+                if let Some(c) = convoys.get_mut(&id) {
+                    c.saved_ms = now;
+                }
+            }
         }
         live.convoys = convoys;
         live.devices = self
@@ -769,13 +835,18 @@ impl App {
                     .collect(),
             });
         }
-        intake.states = before
-            .keys()
-            .filter_map(|id| {
-                let c = live.convoys.get(id)?;
-                Some((*id, serde_json::to_value(&c.state).ok()?))
-            })
-            .collect();
+        // States: of the convoys with alerts, and of those not saved lately.
+        for id in before.keys() {
+            let Some(c) = live.convoys.get(id) else {
+                continue;
+            };
+            if now - c.saved_ms >= STATE_EVERY_MS || raised.iter().any(|r| r.0 == *id) {
+                match saved_state(&c.state, now) {
+                    Ok(v) => intake.states.push((*id, v)),
+                    Err(e) => tracing::error!(error = %e, "tracker: state not saved"),
+                }
+            }
+        }
         let written = if intake.positions.is_empty() && intake.alerts.is_empty() {
             Ok(Vec::new())
         } else {
@@ -784,6 +855,11 @@ impl App {
         match written {
             Ok(ids) => {
                 stats.alerts.fetch_add(ids.len() as u64, Ordering::Relaxed);
+                for (id, _) in &intake.states {
+                    if let Some(c) = live.convoys.get_mut(id) {
+                        c.saved_ms = now;
+                    }
+                }
                 for ((convoy, a, j, k, received), id) in raised.into_iter().zip(ids) {
                     if let Some((_, results)) = answers.iter_mut().find(|(jj, _)| *jj == j)
                         && let Some(r) = results.get_mut(k)

@@ -1324,6 +1324,9 @@ pub async fn convoys_devices_intake_alerts_and_webhooks(db: &TestDb) {
         s.positions(c1.id, 0, 10_000, 1).await.expect("limit").len(),
         1
     );
+    // In the order stored, by when they were received.
+    let since = s.positions_received(c1.id, 2_005).await.expect("received");
+    assert_eq!(since, vec![pos(2_000, -1.5), pos(3_000, -1.4)]);
     assert_eq!(
         s.convoy(c1.id).await.expect("get").expect("some").state,
         serde_json::json!({"started": 2})

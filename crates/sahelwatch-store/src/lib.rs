@@ -784,6 +784,13 @@ pub trait Store: Send + Sync + 'static {
         to_ms: i64,
         limit: usize,
     ) -> Result<Vec<PositionRecord>>;
+    /// A convoy's positions received at or after `from_received_ms`, in the
+    /// order they were stored (to replay them into a saved engine state).
+    async fn positions_received(
+        &self,
+        convoy: i64,
+        from_received_ms: i64,
+    ) -> Result<Vec<PositionRecord>>;
     /// Alerts by id, oldest first.
     async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>>;
     async fn alert(&self, id: i64) -> Result<Option<AlertRecord>>;

@@ -39,6 +39,25 @@ fn taken(device: &str) -> StoreError {
 const POSITION_COLUMNS: &str = "convoy_id, vehicle, time_ms, received_ms, longitude, latitude, \
     speed_kmh, bearing, altitude, accuracy, battery, sos, outcome, source";
 
+fn read_position(r: &Row) -> PositionRecord {
+    PositionRecord {
+        convoy: r.get(0),
+        vehicle: r.get(1),
+        time_ms: r.get(2),
+        received_ms: r.get(3),
+        longitude: r.get(4),
+        latitude: r.get(5),
+        speed_kmh: r.get(6),
+        bearing: r.get(7),
+        altitude: r.get(8),
+        accuracy: r.get(9),
+        battery: r.get(10),
+        sos: r.get(11),
+        outcome: r.get(12),
+        source: r.get(13),
+    }
+}
+
 const ALERT_COLUMNS: &str = "id, convoy_id, kind, severity, vehicle, at_ms, message, data, \
     created_ms, acked_by, acked_ms, ack_note";
 
@@ -262,10 +281,16 @@ impl PgStore {
             }
             ids.push(id);
         }
-        for (convoy, state) in &i.states {
+        if !i.states.is_empty() {
+            // One statement for every convoy touched (a round trip each was
+            // most of a batch's time under load).
+            let ids: Vec<i64> = i.states.iter().map(|(id, _)| *id).collect();
+            let states: Vec<Json<&serde_json::Value>> =
+                i.states.iter().map(|(_, s)| Json(s)).collect();
             tx.execute(
-                "UPDATE convoys SET state = $2 WHERE id = $1",
-                &[convoy, &Json(state)],
+                "UPDATE convoys AS c SET state = v.state \
+                 FROM UNNEST($1::BIGINT[], $2::JSONB[]) AS v(id, state) WHERE c.id = v.id",
+                &[&ids, &states],
             )
             .await?;
         }
@@ -290,25 +315,25 @@ impl PgStore {
                 &[&convoy, &from_ms, &to_ms, &(limit as i64)],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| PositionRecord {
-                convoy: r.get(0),
-                vehicle: r.get(1),
-                time_ms: r.get(2),
-                received_ms: r.get(3),
-                longitude: r.get(4),
-                latitude: r.get(5),
-                speed_kmh: r.get(6),
-                bearing: r.get(7),
-                altitude: r.get(8),
-                accuracy: r.get(9),
-                battery: r.get(10),
-                sos: r.get(11),
-                outcome: r.get(12),
-                source: r.get(13),
-            })
-            .collect())
+        Ok(rows.iter().map(read_position).collect())
+    }
+
+    pub(super) async fn positions_received_(
+        &self,
+        convoy: i64,
+        from_received_ms: i64,
+    ) -> Result<Vec<PositionRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {POSITION_COLUMNS} FROM positions WHERE convoy_id = $1 \
+                     AND received_ms >= $2 ORDER BY id"
+                ),
+                &[&convoy, &from_received_ms],
+            )
+            .await?;
+        Ok(rows.iter().map(read_position).collect())
     }
 
     pub(super) async fn alerts_(&self, f: &AlertFilter) -> Result<Vec<AlertRecord>> {

@@ -1215,6 +1215,14 @@ impl Store for PgStore {
         self.positions_(convoy, from_ms, to_ms, limit).await
     }
 
+    async fn positions_received(
+        &self,
+        convoy: i64,
+        from_received_ms: i64,
+    ) -> Result<Vec<PositionRecord>> {
+        self.positions_received_(convoy, from_received_ms).await
+    }
+
     async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>> {
         self.alerts_(filter).await
     }

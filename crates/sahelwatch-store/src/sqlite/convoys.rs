@@ -195,6 +195,28 @@ pub(super) fn record(c: &mut Connection, i: &Intake) -> Result<Vec<i64>> {
     Ok(ids)
 }
 
+const POSITION_COLUMNS: &str = "convoy_id, vehicle, time_ms, received_ms, longitude, latitude, \
+    speed_kmh, bearing, altitude, accuracy, battery, sos, outcome, source";
+
+fn read_position(r: &Row) -> rusqlite::Result<PositionRecord> {
+    Ok(PositionRecord {
+        convoy: r.get(0)?,
+        vehicle: r.get(1)?,
+        time_ms: r.get(2)?,
+        received_ms: r.get(3)?,
+        longitude: r.get(4)?,
+        latitude: r.get(5)?,
+        speed_kmh: r.get(6)?,
+        bearing: r.get(7)?,
+        altitude: r.get(8)?,
+        accuracy: r.get(9)?,
+        battery: r.get(10)?,
+        sos: r.get(11)?,
+        outcome: r.get(12)?,
+        source: r.get(13)?,
+    })
+}
+
 pub(super) fn positions(
     c: &Connection,
     convoy: i64,
@@ -202,29 +224,24 @@ pub(super) fn positions(
     to_ms: i64,
     limit: usize,
 ) -> Result<Vec<PositionRecord>> {
-    let mut st = c.prepare(
-        "SELECT convoy_id, vehicle, time_ms, received_ms, longitude, latitude, speed_kmh, bearing, \
-         altitude, accuracy, battery, sos, outcome, source FROM positions \
-         WHERE convoy_id = ?1 AND time_ms >= ?2 AND time_ms < ?3 ORDER BY time_ms, id LIMIT ?4",
-    )?;
-    let rows = st.query_map(params![convoy, from_ms, to_ms, limit as i64], |r| {
-        Ok(PositionRecord {
-            convoy: r.get(0)?,
-            vehicle: r.get(1)?,
-            time_ms: r.get(2)?,
-            received_ms: r.get(3)?,
-            longitude: r.get(4)?,
-            latitude: r.get(5)?,
-            speed_kmh: r.get(6)?,
-            bearing: r.get(7)?,
-            altitude: r.get(8)?,
-            accuracy: r.get(9)?,
-            battery: r.get(10)?,
-            sos: r.get(11)?,
-            outcome: r.get(12)?,
-            source: r.get(13)?,
-        })
-    })?;
+    let mut st = c.prepare(&format!(
+        "SELECT {POSITION_COLUMNS} FROM positions \
+         WHERE convoy_id = ?1 AND time_ms >= ?2 AND time_ms < ?3 ORDER BY time_ms, id LIMIT ?4"
+    ))?;
+    let rows = st.query_map(params![convoy, from_ms, to_ms, limit as i64], read_position)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn positions_received(
+    c: &Connection,
+    convoy: i64,
+    from_received_ms: i64,
+) -> Result<Vec<PositionRecord>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {POSITION_COLUMNS} FROM positions \
+         WHERE convoy_id = ?1 AND received_ms >= ?2 ORDER BY id"
+    ))?;
+    let rows = st.query_map(params![convoy, from_received_ms], read_position)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

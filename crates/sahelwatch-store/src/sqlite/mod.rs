@@ -1133,6 +1133,15 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn positions_received(
+        &self,
+        convoy: i64,
+        from_received_ms: i64,
+    ) -> Result<Vec<PositionRecord>> {
+        self.blocking(move |c| convoys::positions_received(c, convoy, from_received_ms))
+            .await
+    }
+
     async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>> {
         let filter = filter.clone();
         self.blocking(move |c| convoys::alerts(c, &filter)).await
