@@ -156,3 +156,75 @@ pub async fn run_query(app: &App, viewer: &Viewer, q: &BenchQuery) -> anyhow::Re
         _ => app.search(viewer, &iq, "bench").await?.items.len(),
     })
 }
+
+/// `n` real routes of 50 to 600 km: fastest routes between random places of
+/// the Burkina Faso road network (VMap0 roads and pistes, snapped 50 m),
+/// read in place from the shared data folder.
+pub fn bf_routes(
+    shared: &std::path::Path,
+    n: usize,
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<Vec<Vec<sahelwatch_routing::LonLat>>> {
+    use anyhow::Context as _;
+    use sahelwatch_routing::build::GraphBuilder;
+    use sahelwatch_routing::engine::{Cch, PathEngine, Topology};
+    use sahelwatch_routing::lines::{LinesOptions, read_geojson};
+    use sahelwatch_routing::plan::{self, Context};
+    use sahelwatch_routing::risk::{RiskField, SegmentIndex};
+    use sahelwatch_routing::{RoadClass, SpeedProfile};
+    use std::fs::File;
+    use std::io::BufReader;
+    use std::sync::Arc;
+    let open = |p: &str| -> anyhow::Result<BufReader<File>> {
+        let p = shared.join(p);
+        Ok(BufReader::new(
+            File::open(&p).with_context(|| p.display().to_string())?,
+        ))
+    };
+    let mut b = GraphBuilder::new(SpeedProfile::default());
+    read_geojson(
+        open("roads/bfa_roadlines_vmap0_divagis.geojson")?,
+        &LinesOptions::default(),
+        &mut b,
+    )?;
+    let tracks = LinesOptions {
+        class: Some(RoadClass::Track),
+        ..Default::default()
+    };
+    read_geojson(open("roads/bfa_pistesLL.geojson")?, &tracks, &mut b)?;
+    let (g, _) = b.build(Some(50.0));
+    let topo = Arc::new(Topology::new(&g));
+    let cch = Cch::new(topo.clone(), Cch::order(&g, &topo)).expect("order");
+    let index = SegmentIndex::new(&g);
+    let tenths = plan::arc_tenths(&g, &topo);
+    let risk = RiskField::empty(g.segments.len());
+    let metric = cch.customize(plan::weights(&topo, &tenths, &risk, 0.0, &[]));
+    let ctx = Context {
+        graph: &g,
+        topology: &topo,
+        engine: &cch,
+        tenths: &tenths,
+        risk: &risk,
+    };
+    let mut out = Vec::new();
+    cch.search(|s| {
+        while out.len() < n {
+            let (a, b) = (
+                g.nodes[rng.random_range(0..g.nodes.len())],
+                g.nodes[rng.random_range(0..g.nodes.len())],
+            );
+            let (Some(a), Some(b)) = (
+                plan::snap(&g, &index, a, 100.0),
+                plan::snap(&g, &index, b, 100.0),
+            ) else {
+                continue;
+            };
+            if let Some(r) = ctx.route(s, &metric, metric.weights(), 0.0, &a, &b)
+                && (50_000.0..600_000.0).contains(&r.length_m)
+            {
+                out.push(r.geometry(&g));
+            }
+        }
+    });
+    Ok(out)
+}

@@ -18,21 +18,12 @@
 use anyhow::{Context as _, Result, bail};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sahelwatch_routing::build::GraphBuilder;
-use sahelwatch_routing::engine::{Cch, PathEngine, Topology};
-use sahelwatch_routing::lines::{LinesOptions, read_geojson};
-use sahelwatch_routing::plan::{self, Context};
-use sahelwatch_routing::risk::{RiskField, SegmentIndex};
-use sahelwatch_routing::{RoadClass, SpeedProfile};
 use sahelwatch_tracking::{
     Convoy, Corridor, Fix, Geofence, Input, LonLat, Shape, State, Thresholds, step,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufReader;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 const INTERVAL_S: i64 = 30;
@@ -78,61 +69,6 @@ fn parse_args() -> Result<Args> {
 }
 
 /// Real routes on the Burkina Faso network: (line, length m).
-fn routes(shared: &std::path::Path, n: usize, rng: &mut ChaCha8Rng) -> Result<Vec<Vec<LonLat>>> {
-    let open = |p: &str| -> Result<BufReader<File>> {
-        let p = shared.join(p);
-        Ok(BufReader::new(
-            File::open(&p).with_context(|| p.display().to_string())?,
-        ))
-    };
-    let mut b = GraphBuilder::new(SpeedProfile::default());
-    read_geojson(
-        open("roads/bfa_roadlines_vmap0_divagis.geojson")?,
-        &LinesOptions::default(),
-        &mut b,
-    )?;
-    let tracks = LinesOptions {
-        class: Some(RoadClass::Track),
-        ..Default::default()
-    };
-    read_geojson(open("roads/bfa_pistesLL.geojson")?, &tracks, &mut b)?;
-    let (g, _) = b.build(Some(50.0));
-    let topo = Arc::new(Topology::new(&g));
-    let cch = Cch::new(topo.clone(), Cch::order(&g, &topo)).expect("order");
-    let index = SegmentIndex::new(&g);
-    let tenths = plan::arc_tenths(&g, &topo);
-    let risk = RiskField::empty(g.segments.len());
-    let metric = cch.customize(plan::weights(&topo, &tenths, &risk, 0.0, &[]));
-    let ctx = Context {
-        graph: &g,
-        topology: &topo,
-        engine: &cch,
-        tenths: &tenths,
-        risk: &risk,
-    };
-    let mut out = Vec::new();
-    cch.search(|s| {
-        while out.len() < n {
-            let (a, b) = (
-                g.nodes[rng.random_range(0..g.nodes.len())],
-                g.nodes[rng.random_range(0..g.nodes.len())],
-            );
-            let (Some(a), Some(b)) = (
-                plan::snap(&g, &index, a, 100.0),
-                plan::snap(&g, &index, b, 100.0),
-            ) else {
-                continue;
-            };
-            if let Some(r) = ctx.route(s, &metric, metric.weights(), 0.0, &a, &b)
-                && (50_000.0..600_000.0).contains(&r.length_m)
-            {
-                out.push(r.geometry(&g));
-            }
-        }
-    });
-    Ok(out)
-}
-
 /// A point `m` metres along `line` (and the vertex before it).
 fn along(line: &[LonLat], cum: &[f64], m: f64) -> LonLat {
     let k = cum.partition_point(|&c| c <= m).clamp(1, line.len() - 1);
@@ -147,7 +83,7 @@ fn main() -> Result<()> {
     let args = parse_args()?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let t = Instant::now();
-    let lines = routes(&args.shared, 50, &mut rng)?;
+    let lines = sahelwatch_bench::bf_routes(&args.shared, 50, &mut rng)?;
     let vertices: usize = lines.iter().map(Vec::len).sum();
     eprintln!(
         "{} real routes ({} vertices on average) in {:.1} s",
