@@ -900,6 +900,9 @@ impl App {
             .await?;
         let mut out = Vec::with_capacity(records.len());
         for a in records {
+            if !self.alert_incident_visible(viewer, &a).await? {
+                continue;
+            }
             let c = convoys
                 .iter()
                 .find(|c| c.id == a.convoy)
@@ -907,6 +910,25 @@ impl App {
             out.push(self.alert_view(c, &read_spec(c)?, a).await?);
         }
         Ok(out)
+    }
+
+    /// An alert that tells of an incident (a fresh incident ahead) is
+    /// shown only to who may see that incident too.
+    pub(crate) async fn alert_incident_visible(
+        &self,
+        viewer: &Viewer,
+        a: &AlertRecord,
+    ) -> Result<bool, AppError> {
+        let Some(uid) = a.data.get("incident").and_then(|v| v.as_str()) else {
+            return Ok(true);
+        };
+        let Ok(uid) = uid.parse::<Uuid>() else {
+            return Ok(false);
+        };
+        Ok(match self.store.incident_by_uid(uid).await? {
+            Some((_, inc)) => viewer.can_see(&inc.marking),
+            None => false,
+        })
     }
 
     pub(crate) async fn alert_view(
@@ -960,6 +982,9 @@ impl App {
             .await?
             .filter(|c| viewer.can_see(&c.marking))
             .ok_or(AppError::NotFound)?;
+        if !self.alert_incident_visible(&viewer, &a).await? {
+            return Err(AppError::NotFound);
+        }
         require_operator(by, "acknowledge alerts")?;
         if let Some(n) = note
             && (n.chars().count() > 1000 || n.chars().any(|c| c.is_control() && c != '\n'))
@@ -1001,7 +1026,7 @@ impl App {
         require_operator(by, "register webhooks")?;
         let mut errs = Vec::new();
         let url = raw.url.as_deref().unwrap_or("").trim().to_string();
-        if let Err(e) = crate::tracker::check_webhook_url(&url) {
+        if let Err(e) = crate::tracker::check_webhook_url(&url, self.webhooks_allow_private()) {
             errs.push(ParamError::new("url", &url, e));
         }
         let min = raw.min_severity.as_deref().unwrap_or("warning");

@@ -83,6 +83,8 @@ pub struct App {
     roads: roads::RoadsState,
     /// Live tracking, once started (`start_tracking`).
     tracking: std::sync::OnceLock<tracker::Handle>,
+    /// Webhooks may reach loopback and private addresses.
+    webhooks_allow_private: std::sync::atomic::AtomicBool,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -113,7 +115,21 @@ impl App {
             place_index: std::sync::Mutex::new(None),
             roads: roads::RoadsState::default(),
             tracking: std::sync::OnceLock::new(),
+            webhooks_allow_private: Default::default(),
         }
+    }
+
+    /// Let webhooks reach loopback and private addresses (a receiver on the
+    /// same machine or network); off by default, so that a webhook cannot
+    /// be used to probe the server's network.
+    pub fn set_webhooks_allow_private(&self, allow: bool) {
+        self.webhooks_allow_private
+            .store(allow, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn webhooks_allow_private(&self) -> bool {
+        self.webhooks_allow_private
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -39,6 +39,10 @@ use utoipa::ToSchema;
 
 /// How often, at most, a convoy's engine state is saved when nothing is raised.
 pub const STATE_EVERY_MS: i64 = 5_000;
+/// How often the tracker reloads convoys, devices and webhooks anyway.
+const RELOAD_EVERY: Duration = Duration::from_secs(30);
+/// How soon after an unknown device it looks for new devices.
+const UNKNOWN_RELOAD: Duration = Duration::from_secs(1);
 /// Most positions written in one transaction.
 const MAX_BATCH: usize = 2_000;
 /// Most positions in one JSON request.
@@ -87,7 +91,8 @@ pub struct PositionResult {
     pub device: String,
     /// `accepted`, `skewed` (used at the time received: the device clock is
     /// ahead), `late` (stored for the track, older than the last),
-    /// `duplicate`, `refused`, `unknown_device` or `bad_secret`.
+    /// `duplicate`, `refused` (with the reason), or `not_accepted` (an
+    /// unknown device or a wrong secret, told apart only in the counts).
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -125,6 +130,9 @@ impl PositionResult {
 #[derive(Debug, Clone)]
 pub struct LiveAlert {
     pub marking: Marking,
+    /// The marking of the incident it tells of (a fresh incident ahead):
+    /// only who may see that incident too may receive it.
+    pub incident: Option<Marking>,
     pub alert: AlertView,
     /// When the position (or tick) behind it was received.
     pub received: Instant,
@@ -161,11 +169,12 @@ enum Job {
         reply: oneshot::Sender<Result<Vec<PositionResult>, AppError>>,
     },
     Tick,
-    Reload,
 }
 
 pub(crate) struct Handle {
     jobs: mpsc::Sender<Job>,
+    /// Convoys or webhooks changed: reload before the next batch.
+    reload: std::sync::atomic::AtomicBool,
     alerts: broadcast::Sender<Arc<LiveAlert>>,
     stats: Arc<Stats>,
 }
@@ -192,13 +201,87 @@ impl Default for TrackingOptions {
     }
 }
 
-pub(crate) fn check_webhook_url(url: &str) -> Result<(), String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        "an http:// URL is needed (put a TLS proxy in front of an https endpoint)".to_string()
-    })?;
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() || url.len() > 2000 || url.chars().any(|c| c.is_whitespace()) {
-        return Err("is not a URL".into());
+/// The host and port of a webhook URL: `http://` only.
+fn webhook_host(url: &str) -> Result<(String, u16), String> {
+    if url.len() > 2000 {
+        return Err("is longer than 2000 characters".into());
+    }
+    let u = reqwest::Url::parse(url).map_err(|e| format!("is not a URL: {e}"))?;
+    if u.scheme() != "http" {
+        return Err(
+            "an http:// URL is needed (put a TLS proxy in front of an https endpoint)".into(),
+        );
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("credentials in the URL are not taken; the signature authenticates".into());
+    }
+    let host = u
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("has no host")?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    Ok((host, u.port_or_known_default().unwrap_or(80)))
+}
+
+/// Addresses a webhook may not reach unless the deployment allows it:
+/// loopback, private, link-local (cloud metadata), unspecified, multicast.
+fn private_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => {
+            a.is_loopback()
+                || a.is_private()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || a.is_broadcast()
+                || a.octets()[0] == 0
+                || (a.octets()[0] == 100 && (64..128).contains(&a.octets()[1]))
+        }
+        std::net::IpAddr::V6(a) => {
+            a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (a.segments()[0] & 0xfe00) == 0xfc00
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+                || a.to_ipv4_mapped()
+                    .is_some_and(|v4| private_address(v4.into()))
+        }
+    }
+}
+
+/// Checks a webhook URL as given: `http://`, and no private address
+/// unless the deployment allows them (`webhooks_allow_private`).
+pub(crate) fn check_webhook_url(url: &str, allow_private: bool) -> Result<(), String> {
+    let (host, _) = webhook_host(url)?;
+    if !allow_private
+        && (host.eq_ignore_ascii_case("localhost")
+            || host.parse::<std::net::IpAddr>().is_ok_and(private_address))
+    {
+        return Err(
+            "a loopback, private or link-local address is not allowed (webhooks_allow_private)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Resolves a webhook's host before a delivery: a name that now points to
+/// a private address is refused too.
+async fn check_webhook_target(url: &str, allow_private: bool) -> Result<(), String> {
+    check_webhook_url(url, allow_private)?;
+    if allow_private {
+        return Ok(());
+    }
+    let (host, port) = webhook_host(url)?;
+    let addrs = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    for a in addrs {
+        if private_address(a.ip()) {
+            return Err(format!("{host} resolves to {}, a private address", a.ip()));
+        }
     }
     Ok(())
 }
@@ -374,6 +457,17 @@ struct Saved<S> {
     saved_ms: i64,
 }
 
+/// An alert raised in a batch, with where it came from.
+struct Raised {
+    convoy: i64,
+    alert: sahelwatch_tracking::Alert,
+    /// The job and position that raised it (`usize::MAX`: the clock).
+    job: usize,
+    item: usize,
+    received: Instant,
+    incident: Option<Marking>,
+}
+
 struct LiveConvoy {
     rec: ConvoyRecord,
     spec: ConvoySpec,
@@ -393,10 +487,24 @@ struct Live {
     convoys: HashMap<i64, LiveConvoy>,
     devices: HashMap<String, DeviceRecord>,
     hooks: Vec<Hook>,
-    /// When devices were last reloaded because one was unknown.
-    devices_checked: Option<Instant>,
+    /// When convoys, devices and webhooks were last reloaded.
+    reloaded: Option<Instant>,
+    /// A device was unknown in the last batch.
+    unknown_seen: bool,
     /// The incident index sequence already looked at for fresh incidents.
     incident_seq: i64,
+}
+
+/// The answer to an unknown device and to a wrong secret alike: which of
+/// the two it was would tell a stranger which device ids are in use.
+fn not_accepted(device: &str) -> PositionResult {
+    PositionResult::new(
+        device,
+        "not_accepted",
+        Some(format!(
+            "device '{device}' or its secret is not accepted (not registered to an active convoy, or a wrong secret)"
+        )),
+    )
 }
 
 /// An engine state as stored, saved at `now`.
@@ -431,7 +539,8 @@ impl App {
             convoys: HashMap::new(),
             devices: HashMap::new(),
             hooks: Vec::new(),
-            devices_checked: None,
+            reloaded: None,
+            unknown_seen: false,
             incident_seq: self.store.incident_seq().await?,
         };
         self.reload_live(&mut live).await?;
@@ -439,6 +548,7 @@ impl App {
         let (alerts, _) = broadcast::channel(4_096);
         let handle = Handle {
             jobs: tx.clone(),
+            reload: Default::default(),
             alerts,
             stats: Arc::new(Stats::default()),
         };
@@ -466,7 +576,7 @@ impl App {
     /// Tells the tracker that convoys or webhooks changed.
     pub(crate) fn tracker_reload(&self) {
         if let Some(h) = self.tracking.get() {
-            let _ = h.jobs.try_send(Job::Reload);
+            h.reload.store(true, Ordering::Release);
         }
     }
 
@@ -522,19 +632,37 @@ impl App {
             .map_err(|_| AppError::Unavailable("position intake stopped".into()))?
     }
 
+    /// Brings the tracked convoys, devices and webhooks up to date with the
+    /// store. A convoy already tracked keeps its state in memory; a new one
+    /// is loaded with the positions stored since its state was saved
+    /// replayed. Nothing changes unless all of it could be read.
     async fn reload_live(&self, live: &mut Live) -> Result<(), AppError> {
-        let mut convoys = HashMap::new();
+        let active: Vec<ConvoyRecord> = self
+            .store
+            .convoys()
+            .await?
+            .into_iter()
+            .filter(|c| c.ended_ms.is_none())
+            .collect();
+        // One viewer per organisation, computed again each time (sharing
+        // groups change).
+        let mut viewers: HashMap<sahelwatch_core::OrgId, Viewer> = HashMap::new();
+        let orgs = active
+            .iter()
+            .map(|c| c.marking.owner)
+            .chain(live.hooks.iter().map(|h| h.rec.owner_org));
+        for org in orgs.collect::<Vec<_>>() {
+            if let std::collections::hash_map::Entry::Vacant(e) = viewers.entry(org) {
+                e.insert(self.org_viewer(org).await?);
+            }
+        }
+        let mut fresh: HashMap<i64, LiveConvoy> = HashMap::new();
         let mut replayed = Vec::new();
-        for rec in self.store.convoys().await? {
-            if rec.ended_ms.is_some() {
+        for rec in &active {
+            if live.convoys.contains_key(&rec.id) {
                 continue;
             }
-            // A convoy already tracked here keeps its state in memory.
-            if let Some(c) = live.convoys.remove(&rec.id) {
-                convoys.insert(rec.id, c);
-                continue;
-            }
-            let spec = read_spec(&rec)?;
+            let spec = read_spec(rec)?;
             let saved: Saved<State> = serde_json::from_value(rec.state.clone()).map_err(|e| {
                 AppError::Store(sahelwatch_store::StoreError::Corrupt(format!(
                     "convoy {} state: {e}",
@@ -559,11 +687,14 @@ impl App {
             if !since.is_empty() {
                 replayed.push(rec.id);
             }
-            let viewer = self.org_viewer(rec.marking.owner).await?;
-            convoys.insert(
+            let viewer = match viewers.get(&rec.marking.owner) {
+                Some(v) => v.clone(),
+                None => self.org_viewer(rec.marking.owner).await?,
+            };
+            fresh.insert(
                 rec.id,
                 LiveConvoy {
-                    rec,
+                    rec: rec.clone(),
                     spec,
                     state,
                     saved_ms: saved.saved_ms,
@@ -572,22 +703,17 @@ impl App {
             );
         }
         // Save what was replayed, so that the stored state is current again.
+        let now = now_ms();
         if !replayed.is_empty() {
-            let now = now_ms();
             let mut intake = Intake::default();
             for id in &replayed {
-                let c = &convoys[id];
-                intake.states.push((*id, saved_state(&c.state, now)?));
+                intake
+                    .states
+                    .push((*id, saved_state(&fresh[id].state, now)?));
             }
             self.store.record_intake(&intake).await?;
-            for id in replayed {
-                if let Some(c) = convoys.get_mut(&id) {
-                    c.saved_ms = now;
-                }
-            }
         }
-        live.convoys = convoys;
-        live.devices = self
+        let devices = self
             .store
             .devices()
             .await?
@@ -596,15 +722,35 @@ impl App {
             .collect();
         let mut hooks = Vec::new();
         for rec in self.store.webhooks(None).await? {
-            let viewer = self.org_viewer(rec.owner_org).await?;
+            let viewer = match viewers.get(&rec.owner_org) {
+                Some(v) => v.clone(),
+                None => self.org_viewer(rec.owner_org).await?,
+            };
             let min = parse_severity(&rec.min_severity).unwrap_or(Severity::Warning);
             hooks.push(Hook { rec, viewer, min });
         }
+        // Everything was read: apply.
+        let ids: std::collections::HashSet<i64> = active.iter().map(|c| c.id).collect();
+        live.convoys.retain(|id, _| ids.contains(id));
+        for c in live.convoys.values_mut() {
+            if let Some(v) = viewers.get(&c.rec.marking.owner) {
+                c.viewer = v.clone();
+            }
+        }
+        for (id, mut c) in fresh {
+            if replayed.contains(&id) {
+                c.saved_ms = now;
+            }
+            live.convoys.insert(id, c);
+        }
+        live.devices = devices;
         live.hooks = hooks;
+        live.reloaded = Some(Instant::now());
         Ok(())
     }
 
     async fn writer(self: Arc<Self>, mut live: Live, mut rx: mpsc::Receiver<Job>) {
+        let Some(h) = self.tracking.get() else { return };
         while let Some(first) = rx.recv().await {
             let mut jobs = vec![first];
             let mut n = 0;
@@ -619,32 +765,22 @@ impl App {
                     Err(_) => break,
                 }
             }
-            if jobs.iter().any(|j| matches!(j, Job::Reload))
+            // Reload when asked (a convoy or webhook changed here), when a
+            // device was unknown (registered on another instance; at most
+            // once a second), and every 30 s (sharing groups change).
+            let asked = h.reload.swap(false, Ordering::AcqRel);
+            let since = live.reloaded.map_or(Duration::MAX, |t| t.elapsed());
+            if (asked || since >= RELOAD_EVERY || (live.unknown_seen && since >= UNKNOWN_RELOAD))
                 && let Err(e) = self.reload_live(&mut live).await
             {
                 tracing::error!(error = %e, "tracker: reloading convoys failed");
+                if asked {
+                    h.reload.store(true, Ordering::Release);
+                }
             }
+            live.unknown_seen = false;
             self.batch(&mut live, jobs).await;
         }
-    }
-
-    /// Devices reloaded from the store when one is unknown (registered by
-    /// another instance), at most once a second.
-    async fn find_device(&self, live: &mut Live, device: &str) -> Option<DeviceRecord> {
-        if let Some(d) = live.devices.get(device) {
-            return Some(d.clone());
-        }
-        if live
-            .devices_checked
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-        {
-            return None;
-        }
-        live.devices_checked = Some(Instant::now());
-        if self.reload_live(live).await.is_err() {
-            return None;
-        }
-        live.devices.get(device).cloned()
     }
 
     async fn batch(&self, live: &mut Live, jobs: Vec<Job>) {
@@ -655,13 +791,14 @@ impl App {
         // Convoy -> its state before this batch (restored if the write fails).
         let mut before: HashMap<i64, State> = HashMap::new();
         // Alerts of this batch: (convoy, alert, job index, item index, received).
-        let mut raised: Vec<(i64, sahelwatch_tracking::Alert, usize, usize, Instant)> = Vec::new();
+        let mut raised: Vec<Raised> = Vec::new();
+        // The incident sequence looked at, taken only once the batch commits.
+        let mut incident_seq = None;
         let mut answers: Vec<(usize, Vec<PositionResult>)> = Vec::new();
         let mut replies = Vec::new();
         let mut ticked = false;
         for (j, job) in jobs.into_iter().enumerate() {
             match job {
-                Job::Reload => {}
                 Job::Tick => ticked = true,
                 Job::Positions {
                     source,
@@ -671,39 +808,22 @@ impl App {
                 } => {
                     let mut results = Vec::with_capacity(items.len());
                     for (k, p) in items.into_iter().enumerate() {
-                        let Some(dev) = self.find_device(live, &p.device).await else {
+                        let Some(dev) = live.devices.get(&p.device).cloned() else {
+                            live.unknown_seen = true;
                             stats.unknown_device.fetch_add(1, Ordering::Relaxed);
-                            results.push(PositionResult::new(
-                                &p.device,
-                                "unknown_device",
-                                Some(format!(
-                                    "device '{}' is not registered to an active convoy",
-                                    p.device
-                                )),
-                            ));
+                            results.push(not_accepted(&p.device));
                             continue;
                         };
                         if p.secret.as_deref().map(secret_hash).as_deref()
                             != Some(dev.secret_hash.as_str())
                         {
                             stats.bad_secret.fetch_add(1, Ordering::Relaxed);
-                            results.push(PositionResult::new(
-                                &p.device,
-                                "bad_secret",
-                                Some(format!(
-                                    "the secret of device '{}' is missing or wrong",
-                                    p.device
-                                )),
-                            ));
+                            results.push(not_accepted(&p.device));
                             continue;
                         }
                         let Some(c) = live.convoys.get_mut(&dev.convoy) else {
                             stats.unknown_device.fetch_add(1, Ordering::Relaxed);
-                            results.push(PositionResult::new(
-                                &p.device,
-                                "unknown_device",
-                                Some(format!("device '{}' has no active convoy", p.device)),
-                            ));
+                            results.push(not_accepted(&p.device));
                             continue;
                         };
                         before.entry(c.rec.id).or_insert_with(|| c.state.clone());
@@ -763,7 +883,14 @@ impl App {
                             });
                         }
                         for a in s.alerts {
-                            raised.push((c.rec.id, a, j, k, received));
+                            raised.push(Raised {
+                                convoy: c.rec.id,
+                                alert: a,
+                                job: j,
+                                item: k,
+                                received,
+                                incident: None,
+                            });
                         }
                         results.push(PositionResult::new(&p.device, status, message));
                     }
@@ -781,11 +908,19 @@ impl App {
                     before.entry(c.rec.id).or_insert(prev);
                 }
                 for a in s.alerts {
-                    raised.push((c.rec.id, a, usize::MAX, 0, tick_at));
+                    raised.push(Raised {
+                        convoy: c.rec.id,
+                        alert: a,
+                        job: usize::MAX,
+                        item: 0,
+                        received: tick_at,
+                        incident: None,
+                    });
                 }
             }
             match self.fresh_incidents(live, now).await {
-                Ok(fresh) => {
+                Ok((seq, fresh)) => {
+                    incident_seq = Some(seq);
                     for (row, inc) in fresh {
                         for c in live.convoys.values_mut() {
                             if !c.viewer.can_see(&row.marking) {
@@ -808,7 +943,14 @@ impl App {
                                 before.entry(c.rec.id).or_insert(prev);
                             }
                             for a in s.alerts {
-                                raised.push((c.rec.id, a, usize::MAX, 0, tick_at));
+                                raised.push(Raised {
+                                    convoy: c.rec.id,
+                                    alert: a,
+                                    job: usize::MAX,
+                                    item: 0,
+                                    received: tick_at,
+                                    incident: Some(row.marking.clone()),
+                                });
                             }
                         }
                     }
@@ -816,10 +958,12 @@ impl App {
                 Err(e) => tracing::warn!(error = %e, "tracker: reading fresh incidents failed"),
             }
         }
-        for (convoy, a, ..) in &raised {
-            let c = &live.convoys[convoy];
+        // Convoys stay for the whole batch (reloads happen between batches).
+        raised.retain(|r| live.convoys.contains_key(&r.convoy));
+        for r in &raised {
+            let (c, a) = (&live.convoys[&r.convoy], &r.alert);
             intake.alerts.push(NewAlert {
-                convoy: *convoy,
+                convoy: r.convoy,
                 kind: label(a.kind),
                 severity: label(a.severity),
                 vehicle: a.vehicle.map(|v| v as i32),
@@ -830,7 +974,11 @@ impl App {
                 webhooks: live
                     .hooks
                     .iter()
-                    .filter(|h| a.severity >= h.min && h.viewer.can_see(&c.rec.marking))
+                    .filter(|h| {
+                        a.severity >= h.min
+                            && h.viewer.can_see(&c.rec.marking)
+                            && r.incident.as_ref().is_none_or(|m| h.viewer.can_see(m))
+                    })
                     .map(|h| h.rec.id)
                     .collect(),
             });
@@ -840,14 +988,17 @@ impl App {
             let Some(c) = live.convoys.get(id) else {
                 continue;
             };
-            if now - c.saved_ms >= STATE_EVERY_MS || raised.iter().any(|r| r.0 == *id) {
+            if now - c.saved_ms >= STATE_EVERY_MS || raised.iter().any(|r| r.convoy == *id) {
                 match saved_state(&c.state, now) {
                     Ok(v) => intake.states.push((*id, v)),
                     Err(e) => tracing::error!(error = %e, "tracker: state not saved"),
                 }
             }
         }
-        let written = if intake.positions.is_empty() && intake.alerts.is_empty() {
+        let written = if intake.positions.is_empty()
+            && intake.alerts.is_empty()
+            && intake.states.is_empty()
+        {
             Ok(Vec::new())
         } else {
             self.store.record_intake(&intake).await
@@ -855,18 +1006,31 @@ impl App {
         match written {
             Ok(ids) => {
                 stats.alerts.fetch_add(ids.len() as u64, Ordering::Relaxed);
+                if let Some(seq) = incident_seq {
+                    live.incident_seq = seq;
+                }
                 for (id, _) in &intake.states {
                     if let Some(c) = live.convoys.get_mut(id) {
                         c.saved_ms = now;
                     }
                 }
-                for ((convoy, a, j, k, received), id) in raised.into_iter().zip(ids) {
+                for (r, id) in raised.into_iter().zip(ids) {
+                    let Raised {
+                        convoy,
+                        alert: a,
+                        job: j,
+                        item: k,
+                        received,
+                        incident,
+                    } = r;
                     if let Some((_, results)) = answers.iter_mut().find(|(jj, _)| *jj == j)
                         && let Some(r) = results.get_mut(k)
                     {
                         r.alerts.push(id);
                     }
-                    let c = &live.convoys[&convoy];
+                    let Some(c) = live.convoys.get(&convoy) else {
+                        continue;
+                    };
                     let view = AlertView {
                         id,
                         convoy: c.rec.uid,
@@ -884,6 +1048,7 @@ impl App {
                     };
                     let _ = h.alerts.send(Arc::new(LiveAlert {
                         marking: marking_of(&c.rec),
+                        incident,
                         alert: view,
                         received,
                     }));
@@ -920,29 +1085,24 @@ impl App {
         &self,
         live: &mut Live,
         now: i64,
-    ) -> Result<Vec<(sahelwatch_query::IndexRow, String)>, AppError> {
-        if live.convoys.is_empty() {
-            live.incident_seq = self.store.incident_seq().await?;
-            return Ok(Vec::new());
-        }
+    ) -> Result<(i64, Vec<(sahelwatch_query::IndexRow, String)>), AppError> {
         let current = self.store.incident_seq().await?;
-        if current <= live.incident_seq {
-            return Ok(Vec::new());
+        if live.convoys.is_empty() || current <= live.incident_seq {
+            return Ok((current.max(live.incident_seq), Vec::new()));
         }
         let rows = self.store.index_changes(live.incident_seq, current).await?;
-        live.incident_seq = current;
         let horizon = live
             .convoys
             .values()
             .map(|c| c.spec.engine.thresholds.incident_hours)
             .fold(0.0, f64::max);
-        let since_micros = (now as f64 - horizon * 3.6e6) as i64 * 1000;
+        let since_micros = (now as f64 - horizon * 3.6e6).max(0.0) as i64 * 1000;
         let fresh: Vec<_> = rows
             .into_iter()
             .filter(|r| !r.deleted && r.updated_micros >= since_micros)
             .collect();
         if fresh.is_empty() {
-            return Ok(Vec::new());
+            return Ok((current, Vec::new()));
         }
         let ids: Vec<i64> = fresh.iter().map(|r| r.id).collect();
         let uids: HashMap<i64, String> = self
@@ -952,13 +1112,16 @@ impl App {
             .into_iter()
             .map(|(id, inc)| (id, inc.id.to_string()))
             .collect();
-        Ok(fresh
-            .into_iter()
-            .filter_map(|r| {
-                let uid = uids.get(&r.id)?.clone();
-                Some((r, uid))
-            })
-            .collect())
+        Ok((
+            current,
+            fresh
+                .into_iter()
+                .filter_map(|r| {
+                    let uid = uids.get(&r.id)?.clone();
+                    Some((r, uid))
+                })
+                .collect(),
+        ))
     }
 
     async fn webhook_sender(self: Arc<Self>, opts: TrackingOptions) {
@@ -1011,12 +1174,26 @@ impl App {
         };
         let convoy = self.store.convoy(alert.convoy).await?;
         let viewer = self.org_viewer(hook.owner_org).await?;
-        let Some(convoy) = convoy.filter(|c| viewer.can_see(&c.marking)) else {
+        let visible = match &convoy {
+            Some(c) => {
+                viewer.can_see(&c.marking) && self.alert_incident_visible(&viewer, &alert).await?
+            }
+            None => false,
+        };
+        let Some(convoy) = convoy.filter(|_| visible) else {
             d.status = "failed".into();
-            d.last_error = Some("the convoy is no longer visible to the organisation".into());
+            d.last_error = Some(
+                "the convoy, or the incident the alert tells of, is not visible to the organisation"
+                    .into(),
+            );
             return Ok(self.store.update_delivery(&d).await?);
         };
         let body = webhook_body(self, &convoy, alert, &d).await?;
+        if let Err(e) = check_webhook_target(&hook.url, self.webhooks_allow_private()).await {
+            d.status = "failed".into();
+            d.last_error = Some(e);
+            return Ok(self.store.update_delivery(&d).await?);
+        }
         let now = now_ms();
         let signature = sign(&hook.secret, now, &body);
         d.attempts += 1;
@@ -1092,4 +1269,85 @@ async fn webhook_body(
         "alert": view,
     }))
     .map_err(crate::roads::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_are_checked() {
+        assert!(check_webhook_url("http://hooks.example.org/a?b=1", false).is_ok());
+        assert_eq!(
+            webhook_host("http://[::1]:9000/x").unwrap(),
+            ("::1".to_string(), 9000)
+        );
+        for private in [
+            "http://127.0.0.1:8080/",
+            "http://localhost/",
+            "http://10.1.2.3/",
+            "http://192.168.0.9/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://0.0.0.0/",
+        ] {
+            let e = check_webhook_url(private, false).unwrap_err();
+            assert!(e.contains("private"), "{private}: {e}");
+            assert!(check_webhook_url(private, true).is_ok(), "{private}");
+        }
+        for bad in [
+            "https://a.org/",
+            "ftp://a.org/",
+            "http://",
+            "http://u:p@a.org/",
+            "a.org",
+        ] {
+            assert!(check_webhook_url(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn osmand_requests_are_read_and_bad_ones_named() {
+        let q = |s: &str| -> Vec<(String, String)> { pairs(s) };
+        let p = parse_osmand(
+            &q("id=trk-1&key=s3cret&lat=12.5&lon=-1.5&timestamp=1700000000&speed=10&batt=80&alarm=sos"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.device, "trk-1");
+        assert_eq!(p.secret.as_deref(), Some("s3cret"));
+        assert_eq!(p.time_ms, Some(1_700_000_000_000));
+        assert!((p.speed_kmh.unwrap() - 18.52).abs() < 1e-9);
+        assert!(p.sos);
+        let p = parse_osmand(
+            &q("lat=1&lon=2&timestamp=2023-11-14T22:13:20Z"),
+            Some(("trk-2".into(), "pw".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.device.as_str(), p.secret.as_deref()),
+            ("trk-2", Some("pw"))
+        );
+        assert_eq!(p.time_ms, Some(1_700_000_000_000));
+        let e = parse_osmand(&q("id=x&lat=abc&lon=2&timestamp=soon"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("lat") && e.contains("abc") && e.contains("timestamp"),
+            "{e}"
+        );
+        let e = parse_osmand(&q("lat=1&lon=2"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("id"), "{e}");
+    }
+
+    fn pairs(s: &str) -> Vec<(String, String)> {
+        s.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
 }

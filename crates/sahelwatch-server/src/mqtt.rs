@@ -170,14 +170,23 @@ async fn worker(
         if parsed.is_empty() {
             continue;
         }
-        match state.app.intake(Source::Mqtt, parsed).await {
-            Ok(results) => {
-                for (m, r) in readable.iter().zip(&results) {
-                    answer(&client, &cfg, m, r).await;
+        // Nothing stored: the same positions are offered again, after 1 s,
+        // 2 s, ... up to 30 s, until they are (unacknowledged meanwhile: a
+        // broker redelivers them only on a new connection, and its window of
+        // unacknowledged messages would fill).
+        let mut wait = Duration::from_secs(1);
+        let results = loop {
+            match state.app.intake(Source::Mqtt, parsed.clone()).await {
+                Ok(results) => break results,
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_s = wait.as_secs(), "MQTT: positions not stored yet");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
                 }
             }
-            // Nothing stored: not acknowledged, so the broker delivers them again.
-            Err(e) => tracing::warn!(error = %e, "MQTT: positions not stored; left unacknowledged"),
+        };
+        for (m, r) in readable.iter().zip(&results) {
+            answer(&client, &cfg, m, r).await;
         }
     }
 }

@@ -1420,6 +1420,21 @@ pub async fn convoys_devices_intake_alerts_and_webhooks(db: &TestDb) {
             .expect("gone")
             .is_empty()
     );
+    // An alert for a webhook deleted meanwhile is stored; the delivery is skipped.
+    let late = s
+        .record_intake(&Intake {
+            alerts: vec![alert("sos", vec![hook_a.id])],
+            ..Default::default()
+        })
+        .await
+        .expect("intake after a webhook was deleted");
+    assert_eq!(late.len(), 1);
+    assert!(
+        s.due_deliveries(i64::MAX, 10)
+            .await
+            .expect("none")
+            .is_empty()
+    );
 
     // Ending releases the devices: another convoy may take them.
     assert!(s.end_convoy(c1.id, 9_000).await.expect("end"));

@@ -67,23 +67,29 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// Every threshold must be a positive number; the first that is not is named.
+    /// Every threshold must be a positive number within its bound; the first
+    /// that is not is named.
     pub fn validate(&self) -> Result<(), String> {
         let all = [
-            ("high_risk", self.high_risk),
-            ("off_route_m", self.off_route_m),
-            ("off_route_s", self.off_route_s),
-            ("stop_radius_m", self.stop_radius_m),
-            ("stop_s", self.stop_s),
-            ("contact_factor", self.contact_factor),
-            ("incident_km", self.incident_km),
-            ("incident_hours", self.incident_hours),
-            ("separation_km", self.separation_km),
-            ("max_speed_kmh", self.max_speed_kmh),
-            ("max_skew_s", self.max_skew_s),
+            ("high_risk", self.high_risk, 1e6),
+            ("off_route_m", self.off_route_m, 100_000.0),
+            ("off_route_s", self.off_route_s, 86_400.0),
+            ("stop_radius_m", self.stop_radius_m, 10_000.0),
+            ("stop_s", self.stop_s, 86_400.0),
+            ("contact_factor", self.contact_factor, 100.0),
+            ("incident_km", self.incident_km, 500.0),
+            ("incident_hours", self.incident_hours, 720.0),
+            ("separation_km", self.separation_km, 1_000.0),
+            ("max_speed_kmh", self.max_speed_kmh, 1_000.0),
+            ("max_skew_s", self.max_skew_s, 86_400.0),
         ];
-        match all.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
-            Some((name, v)) => Err(format!("thresholds.{name}: {v} is not a positive number")),
+        match all
+            .iter()
+            .find(|(_, v, max)| !(v.is_finite() && *v > 0.0 && v <= max))
+        {
+            Some((name, v, max)) => Err(format!(
+                "thresholds.{name}: {v} is not a number above 0 and at most {max}"
+            )),
             None => Ok(()),
         }
     }

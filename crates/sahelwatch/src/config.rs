@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub mqtt_topic_prefix: Option<String>,
     /// MQTT client id; the broker keeps waiting positions under it (default `sahelwatch`).
     pub mqtt_client_id: Option<String>,
+    /// Let webhooks reach loopback and private addresses (default false).
+    pub webhooks_allow_private: Option<bool>,
     pub starter_data: Option<bool>,
     pub organisation: Option<String>,
     pub log: Option<String>,
@@ -92,6 +94,8 @@ pub struct Config {
     pub osmand_listen: Option<SocketAddr>,
     /// The MQTT broker positions come from, if any.
     pub mqtt: Option<sahelwatch_server::mqtt::MqttConfig>,
+    /// Webhooks may reach loopback and private addresses.
+    pub webhooks_allow_private: bool,
     /// Load the bundled starter data into a new, empty database on `serve`.
     pub starter_data: bool,
     /// The organisation that owns what this installation imports.
@@ -275,6 +279,7 @@ impl Config {
             listen: listen_addr,
             osmand_listen,
             mqtt,
+            webhooks_allow_private: file.webhooks_allow_private.unwrap_or(false),
             starter_data: starter.value,
             organisation: organisation.value.trim().to_string(),
             log: log.value,

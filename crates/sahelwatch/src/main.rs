@@ -277,6 +277,7 @@ async fn serve(config: Config) -> Result<ExitCode> {
         println!("API callers must authenticate (public API off). A token for a user:");
         println!("  sahelwatch admin token --username NAME");
     }
+    app.set_webhooks_allow_private(config.webhooks_allow_private);
     app.start_tracking(Default::default()).await?;
     let state = sahelwatch_server::AppState {
         app,

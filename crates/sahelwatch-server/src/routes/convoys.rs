@@ -453,7 +453,13 @@ impl AlertSub {
             match got {
                 Err(_) => continue,
                 Ok(Ok(live)) => {
-                    if live.alert.id > self.last && self.viewer.can_see(&live.marking) {
+                    if live.alert.id > self.last
+                        && self.viewer.can_see(&live.marking)
+                        && live
+                            .incident
+                            .as_ref()
+                            .is_none_or(|m| self.viewer.can_see(m))
+                    {
                         let a = live.alert.clone();
                         return Some(self.event(&a));
                     }
@@ -704,9 +710,7 @@ async fn osmand(
                 .pop()
                 .unwrap_or_else(|| PositionResult::refused("", "no result".into()));
             match r.status.as_str() {
-                "unknown_device" | "bad_secret" => {
-                    text(StatusCode::UNAUTHORIZED, r.message.unwrap_or_default())
-                }
+                "not_accepted" => text(StatusCode::UNAUTHORIZED, r.message.unwrap_or_default()),
                 "refused" => text(
                     StatusCode::OK,
                     format!("refused: {}", r.message.unwrap_or_default()),

@@ -273,8 +273,10 @@ impl PgStore {
             let id: i64 = row.get(0);
             for w in &a.webhooks {
                 tx.execute(
+                    // A webhook deleted meanwhile is skipped, not an error.
                     "INSERT INTO webhook_deliveries (webhook_id, alert_id, status, attempts, \
-                     next_ms) VALUES ($1, $2, 'pending', 0, $3)",
+                     next_ms) SELECT $1, $2, 'pending', 0, $3 \
+                     WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = $1)",
                     &[w, &id, &a.created_ms],
                 )
                 .await?;

@@ -178,8 +178,9 @@ pub(super) fn record(c: &mut Connection, i: &Intake) -> Result<Vec<i64>> {
         let id = tx.last_insert_rowid();
         for w in &a.webhooks {
             tx.execute(
+                // A webhook deleted meanwhile is skipped, not an error.
                 "INSERT INTO webhook_deliveries (webhook_id, alert_id, status, attempts, next_ms) \
-                 VALUES (?1, ?2, 'pending', 0, ?3)",
+                 SELECT ?1, ?2, 'pending', 0, ?3 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?1)",
                 params![w, id, a.created_ms],
             )?;
         }
@@ -276,13 +277,14 @@ pub(super) fn alerts(c: &Connection, f: &AlertFilter) -> Result<Vec<AlertRecord>
         if convoys.is_empty() {
             return Ok(Vec::new());
         }
-        sql.push_str(" AND convoy_id IN (");
-        for (k, id) in convoys.iter().enumerate() {
-            sql.push_str(if k == 0 { "?" } else { ", ?" });
-            sql.push_str(&(p.len() + 1).to_string());
-            p.push(Value::Integer(*id));
-        }
-        sql.push(')');
+        // One parameter however many convoys (SQLite allows 32,766).
+        sql.push_str(&format!(
+            " AND convoy_id IN (SELECT value FROM json_each(?{}))",
+            p.len() + 1
+        ));
+        p.push(Value::Text(
+            serde_json::to_string(convoys).unwrap_or_else(|_| "[]".into()),
+        ));
     }
     sql.push_str(&format!(" ORDER BY id LIMIT {}", f.limit));
     let mut st = c.prepare(&sql)?;
