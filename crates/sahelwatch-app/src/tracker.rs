@@ -39,7 +39,7 @@ use utoipa::ToSchema;
 
 /// How often, at most, a convoy's engine state is saved when nothing is raised.
 pub const STATE_EVERY_MS: i64 = 5_000;
-/// How often the tracker reloads convoys, devices and webhooks anyway.
+/// How often the tracker reads the organisations' viewers and the webhooks again.
 const RELOAD_EVERY: Duration = Duration::from_secs(30);
 /// How soon after an unknown device it looks for new devices.
 const UNKNOWN_RELOAD: Duration = Duration::from_secs(1);
@@ -491,6 +491,8 @@ struct Live {
     reloaded: Option<Instant>,
     /// A device was unknown in the last batch.
     unknown_seen: bool,
+    /// When the organisations' viewers and the webhooks were last read.
+    orgs_refreshed: Instant,
     /// The incident index sequence already looked at for fresh incidents.
     incident_seq: i64,
 }
@@ -541,6 +543,7 @@ impl App {
             hooks: Vec::new(),
             reloaded: None,
             unknown_seen: false,
+            orgs_refreshed: Instant::now(),
             incident_seq: self.store.incident_seq().await?,
         };
         self.reload_live(&mut live).await?;
@@ -746,6 +749,39 @@ impl App {
         live.devices = devices;
         live.hooks = hooks;
         live.reloaded = Some(Instant::now());
+        live.orgs_refreshed = Instant::now();
+        Ok(())
+    }
+
+    /// What each organisation may see, again, and the webhooks.
+    async fn refresh_orgs(&self, live: &mut Live) -> Result<(), AppError> {
+        let mut viewers: HashMap<sahelwatch_core::OrgId, Viewer> = HashMap::new();
+        let hooks = self.store.webhooks(None).await?;
+        let orgs: Vec<_> = live
+            .convoys
+            .values()
+            .map(|c| c.rec.marking.owner)
+            .chain(hooks.iter().map(|h| h.owner_org))
+            .collect();
+        for org in orgs {
+            if let std::collections::hash_map::Entry::Vacant(e) = viewers.entry(org) {
+                e.insert(self.org_viewer(org).await?);
+            }
+        }
+        for c in live.convoys.values_mut() {
+            if let Some(v) = viewers.get(&c.rec.marking.owner) {
+                c.viewer = v.clone();
+            }
+        }
+        live.hooks = hooks
+            .into_iter()
+            .filter_map(|rec| {
+                let viewer = viewers.get(&rec.owner_org)?.clone();
+                let min = parse_severity(&rec.min_severity).unwrap_or(Severity::Warning);
+                Some(Hook { rec, viewer, min })
+            })
+            .collect();
+        live.orgs_refreshed = Instant::now();
         Ok(())
     }
 
@@ -765,18 +801,23 @@ impl App {
                     Err(_) => break,
                 }
             }
-            // Reload when asked (a convoy or webhook changed here), when a
-            // device was unknown (registered on another instance; at most
-            // once a second), and every 30 s (sharing groups change).
+            // Reload when asked (a convoy or webhook changed here) and when
+            // a device was unknown (registered on another instance; at most
+            // once a second); every 30 s, only the organisations' viewers and
+            // the webhooks (sharing groups change), which is cheap.
             let asked = h.reload.swap(false, Ordering::AcqRel);
             let since = live.reloaded.map_or(Duration::MAX, |t| t.elapsed());
-            if (asked || since >= RELOAD_EVERY || (live.unknown_seen && since >= UNKNOWN_RELOAD))
-                && let Err(e) = self.reload_live(&mut live).await
-            {
-                tracing::error!(error = %e, "tracker: reloading convoys failed");
-                if asked {
-                    h.reload.store(true, Ordering::Release);
+            if asked || (live.unknown_seen && since >= UNKNOWN_RELOAD) {
+                if let Err(e) = self.reload_live(&mut live).await {
+                    tracing::error!(error = %e, "tracker: reloading convoys failed");
+                    if asked {
+                        h.reload.store(true, Ordering::Release);
+                    }
                 }
+            } else if live.orgs_refreshed.elapsed() >= RELOAD_EVERY
+                && let Err(e) = self.refresh_orgs(&mut live).await
+            {
+                tracing::error!(error = %e, "tracker: refreshing viewers failed");
             }
             live.unknown_seen = false;
             self.batch(&mut live, jobs).await;
