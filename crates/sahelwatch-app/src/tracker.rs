@@ -468,6 +468,34 @@ struct Raised {
     incident: Option<Marking>,
 }
 
+/// Runs a clock input (a tick, a fresh incident) on a convoy, keeping its
+/// state from before the batch and what it raised.
+fn clock_step(
+    c: &mut LiveConvoy,
+    input: &Input,
+    now: i64,
+    at: Instant,
+    incident: Option<&Marking>,
+    before: &mut HashMap<i64, State>,
+    raised: &mut Vec<Raised>,
+) {
+    let prev = c.state.clone();
+    let s = step(&c.spec.engine, &mut c.state, input, now);
+    if !s.alerts.is_empty() {
+        before.entry(c.rec.id).or_insert(prev);
+    }
+    for a in s.alerts {
+        raised.push(Raised {
+            convoy: c.rec.id,
+            alert: a,
+            job: usize::MAX,
+            item: 0,
+            received: at,
+            incident: incident.cloned(),
+        });
+    }
+}
+
 struct LiveConvoy {
     rec: ConvoyRecord,
     spec: ConvoySpec,
@@ -943,21 +971,15 @@ impl App {
         if ticked {
             let tick_at = Instant::now();
             for c in live.convoys.values_mut() {
-                let prev = c.state.clone();
-                let s = step(&c.spec.engine, &mut c.state, &Input::Tick, now);
-                if !s.alerts.is_empty() {
-                    before.entry(c.rec.id).or_insert(prev);
-                }
-                for a in s.alerts {
-                    raised.push(Raised {
-                        convoy: c.rec.id,
-                        alert: a,
-                        job: usize::MAX,
-                        item: 0,
-                        received: tick_at,
-                        incident: None,
-                    });
-                }
+                clock_step(
+                    c,
+                    &Input::Tick,
+                    now,
+                    tick_at,
+                    None,
+                    &mut before,
+                    &mut raised,
+                );
             }
             match self.fresh_incidents(live, now).await {
                 Ok((seq, fresh)) => {
@@ -978,21 +1000,8 @@ impl App {
                                 time_ms: row.updated_micros / 1000,
                                 kind: row.sub_event_type.to_string(),
                             });
-                            let prev = c.state.clone();
-                            let s = step(&c.spec.engine, &mut c.state, &input, now);
-                            if !s.alerts.is_empty() {
-                                before.entry(c.rec.id).or_insert(prev);
-                            }
-                            for a in s.alerts {
-                                raised.push(Raised {
-                                    convoy: c.rec.id,
-                                    alert: a,
-                                    job: usize::MAX,
-                                    item: 0,
-                                    received: tick_at,
-                                    incident: Some(row.marking.clone()),
-                                });
-                            }
+                            let marking = Some(&row.marking);
+                            clock_step(c, &input, now, tick_at, marking, &mut before, &mut raised);
                         }
                     }
                 }

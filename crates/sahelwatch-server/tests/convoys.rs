@@ -16,34 +16,17 @@ mod common;
 
 use axum::body::Body;
 use axum::http::Request;
-use common::{TestUser, send, user};
+use common::{TestUser, import_bf_roads, import_region_gazetteer, send, user};
 use http_body_util::BodyExt;
-use sahelwatch_app::roads::RoadImportOptions;
+use sahelwatch_app::App;
 use sahelwatch_app::tracker::{TrackingOptions, sign};
-use sahelwatch_app::{App, NoProgress};
 use sahelwatch_core::Role;
 use sahelwatch_server::{AppState, osmand_router};
 use sahelwatch_store::conformance::TestDb;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::ServiceExt;
-
-fn shared(rel: &str) -> PathBuf {
-    let root = std::env::var_os("SAHELWATCH_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    let p = root.join(rel);
-    assert!(
-        p.exists(),
-        "{} not found: set SAHELWATCH_SHARED_DATA to the shared data folder",
-        p.display()
-    );
-    p
-}
 
 struct World {
     _db: TestDb,
@@ -58,30 +41,8 @@ async fn world(db: TestDb) -> World {
     let app = Arc::new(App::new(db.store.clone()));
     let agency = app.ensure_org("agency").await.unwrap();
     let ngo = app.ensure_org("ngo").await.unwrap();
-    let name = "geonames_cities500_sahel_region.tsv.gz";
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/starter")
-        .join(name);
-    let gz = Box::new(flate2::read::GzDecoder::new(
-        std::fs::File::open(p).unwrap(),
-    ));
-    app.import_gazetteer(name, gz, None, true, Arc::new(NoProgress))
-        .await
-        .unwrap();
-    let roads = shared("roads/bfa_roadlines_vmap0_divagis.geojson");
-    let file: Box<dyn std::io::Read + Send> = Box::new(std::fs::File::open(&roads).unwrap());
-    app.import_roads(
-        vec![(roads.display().to_string(), file)],
-        RoadImportOptions {
-            name: "bf".into(),
-            snap_m: None,
-            profile: Default::default(),
-            class: None,
-            created_at: chrono::Utc::now(),
-        },
-    )
-    .await
-    .unwrap();
+    import_region_gazetteer(&app).await;
+    import_bf_roads(&app).await;
     World {
         analyst: user(&app, agency.id, "analyst", Role::Analyst).await,
         operator: user(&app, agency.id, "operator", Role::Operator).await,

@@ -13,32 +13,13 @@
 
 mod common;
 
-use common::{TestUser, get, send, user};
-use sahelwatch_app::roads::RoadImportOptions;
-use sahelwatch_app::{App, NoProgress};
+use common::{TestUser, get, import_bf_roads, import_region_gazetteer, send, user};
+use sahelwatch_app::App;
 use sahelwatch_core::Role;
 use sahelwatch_server::AppState;
 use sahelwatch_store::conformance::TestDb;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
-
-/// The shared data folder: `$SAHELWATCH_SHARED_DATA`, else `shared/data`
-/// beside the repository.
-fn shared(rel: &str) -> PathBuf {
-    let root = std::env::var_os("SAHELWATCH_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    let p = root.join(rel);
-    assert!(
-        p.exists(),
-        "{} not found: set SAHELWATCH_SHARED_DATA to the shared data folder",
-        p.display()
-    );
-    p
-}
 
 struct World {
     _db: TestDb,
@@ -52,17 +33,8 @@ async fn world(db: TestDb) -> World {
     let app = Arc::new(App::new(db.store.clone()));
     let agency = app.ensure_org("agency").await.unwrap();
     let ngo = app.ensure_org("ngo").await.unwrap();
-    let name = "geonames_cities500_sahel_region.tsv.gz";
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/starter")
-        .join(name);
-    let gz = Box::new(flate2::read::GzDecoder::new(
-        std::fs::File::open(p).unwrap(),
-    ));
-    app.import_gazetteer(name, gz, None, true, Arc::new(NoProgress))
-        .await
-        .unwrap();
-    import_bf(&app).await;
+    import_region_gazetteer(&app).await;
+    import_bf_roads(&app).await;
     let nets = app.road_networks().await.unwrap();
     assert_eq!(
         (&nets[0].report["nodes"], &nets[0].report["segments"]),
@@ -80,23 +52,6 @@ async fn world(db: TestDb) -> World {
         other,
         reader,
     }
-}
-
-async fn import_bf(app: &App) {
-    let roads = shared("roads/bfa_roadlines_vmap0_divagis.geojson");
-    let file: Box<dyn std::io::Read + Send> = Box::new(std::fs::File::open(&roads).unwrap());
-    app.import_roads(
-        vec![(roads.display().to_string(), file)],
-        RoadImportOptions {
-            name: "bf".into(),
-            snap_m: None,
-            profile: Default::default(),
-            class: None,
-            created_at: chrono::Utc::now(),
-        },
-    )
-    .await
-    .unwrap();
 }
 
 /// A SYNTHETIC AMBER incident of `who`'s organisation.
@@ -666,7 +621,7 @@ async fn corridor_brief(w: World) {
     )
     .await;
     assert_eq!(s, 204);
-    import_bf(&w.state.app).await;
+    import_bf_roads(&w.state.app).await;
     let (s, e) = call(&w, &w.owner, "GET", &brief_uri, None).await;
     assert_eq!(s, 409, "{e}");
     assert!(

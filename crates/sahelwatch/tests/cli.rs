@@ -821,13 +821,11 @@ fn import_roads_and_route_from_the_command_line() {
     );
 }
 
-/// A position acknowledged to a device survives `kill -9` of the server in
-/// the middle of intake, and the alert engine carries on from its state.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_positions_survive_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
+/// A first admin's token in a new database in `dir`, and a free loopback
+/// address for the OsmAnd port.
+fn admin_and_osmand_port(dir: &Path) -> (String, String) {
     let o = sw(
-        dir.path(),
+        dir,
         &[
             "admin",
             "bootstrap",
@@ -844,7 +842,15 @@ async fn acknowledged_positions_survive_kill_9() {
         .local_addr()
         .unwrap()
         .port();
-    let osmand = format!("127.0.0.1:{port}");
+    (token, format!("127.0.0.1:{port}"))
+}
+
+/// A position acknowledged to a device survives `kill -9` of the server in
+/// the middle of intake, and the alert engine carries on from its state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_positions_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (token, osmand) = admin_and_osmand_port(dir.path());
     let args = ["--no-starter-data", "--osmand-listen", osmand.as_str()];
     let server = serve(dir.path(), &args);
     let client = reqwest::Client::new();
@@ -965,25 +971,7 @@ async fn acknowledged_positions_survive_kill_9() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulate_drives_a_convoy_with_injected_events() {
     let dir = tempfile::tempdir().unwrap();
-    let o = sw(
-        dir.path(),
-        &[
-            "admin",
-            "bootstrap",
-            "--org",
-            "Agency",
-            "--username",
-            "admin",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let token = stdout(&o).lines().last().unwrap().trim().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let osmand = format!("127.0.0.1:{port}");
+    let (token, osmand) = admin_and_osmand_port(dir.path());
     let server = serve(
         dir.path(),
         &["--no-starter-data", "--osmand-listen", osmand.as_str()],

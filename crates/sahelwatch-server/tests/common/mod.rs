@@ -121,3 +121,52 @@ pub async fn user(app: &App, org: sahelwatch_core::OrgId, name: &str, role: Role
         uid: u.uid,
     }
 }
+
+/// The shared data folder: `$SAHELWATCH_SHARED_DATA`, else `shared/data`
+/// beside the repository.
+pub fn shared(rel: &str) -> std::path::PathBuf {
+    let root = std::env::var_os("SAHELWATCH_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        });
+    let p = root.join(rel);
+    assert!(
+        p.exists(),
+        "{} not found: set SAHELWATCH_SHARED_DATA to the shared data folder",
+        p.display()
+    );
+    p
+}
+
+/// The bundled GeoNames places of the region.
+pub async fn import_region_gazetteer(app: &App) {
+    let name = "geonames_cities500_sahel_region.tsv.gz";
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/starter")
+        .join(name);
+    let gz = Box::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(p).unwrap(),
+    ));
+    app.import_gazetteer(name, gz, None, true, Arc::new(sahelwatch_app::NoProgress))
+        .await
+        .unwrap();
+}
+
+/// The real Burkina Faso road lines (VMap0) as network `bf`, read in place.
+pub async fn import_bf_roads(app: &App) {
+    let roads = shared("roads/bfa_roadlines_vmap0_divagis.geojson");
+    let file: Box<dyn std::io::Read + Send> = Box::new(std::fs::File::open(&roads).unwrap());
+    app.import_roads(
+        vec![(roads.display().to_string(), file)],
+        sahelwatch_app::roads::RoadImportOptions {
+            name: "bf".into(),
+            snap_m: None,
+            profile: Default::default(),
+            class: None,
+            created_at: chrono::Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+}
