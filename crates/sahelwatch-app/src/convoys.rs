@@ -10,7 +10,7 @@
 use crate::{App, AppError, MarkingInput, ParamError};
 use chrono::{DateTime, TimeZone, Utc};
 use rand::Rng;
-use sahelwatch_core::{Marking, OrgId, Principal, Role, Tlp, Viewer};
+use sahelwatch_core::{OrgId, Principal, Role, Tlp, Viewer};
 use sahelwatch_routing::LonLat;
 use sahelwatch_store::{
     AlertFilter, AlertRecord, ConvoyRecord, DeliveryRecord, DeviceRecord, NewConvoy, NewWebhook,
@@ -1130,9 +1130,4 @@ pub(crate) fn read_spec(c: &ConvoyRecord) -> Result<ConvoySpec, AppError> {
             c.id
         )))
     })
-}
-
-/// The marking a convoy's items travel with.
-pub(crate) fn marking_of(c: &ConvoyRecord) -> Marking {
-    c.marking.clone()
 }

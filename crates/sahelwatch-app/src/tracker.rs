@@ -18,9 +18,7 @@
 //! another instance) carries on exactly where the last committed position
 //! left it.
 
-use crate::convoys::{
-    AlertView, ConvoySpec, marking_of, ms_time, parse_severity, read_spec, secret_hash,
-};
+use crate::convoys::{AlertView, ConvoySpec, ms_time, parse_severity, read_spec, secret_hash};
 use crate::{App, AppError, ParamError};
 use chrono::{DateTime, Utc};
 use sahelwatch_core::{Marking, Viewer};
@@ -1097,7 +1095,7 @@ impl App {
                         acknowledged: None,
                     };
                     let _ = h.alerts.send(Arc::new(LiveAlert {
-                        marking: marking_of(&c.rec),
+                        marking: c.rec.marking.clone(),
                         incident,
                         alert: view,
                         received,

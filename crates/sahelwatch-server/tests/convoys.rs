@@ -60,25 +60,7 @@ async fn call(
     uri: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let auth = format!("Bearer {}", who.token);
-    let body = body.map(|b| b.to_string());
-    let r = send(
-        &w.state,
-        method,
-        uri,
-        &[("authorization", &auth)],
-        body.as_deref(),
-    )
-    .await;
-    let text = r.text();
-    (
-        r.status.as_u16(),
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        },
-    )
+    common::call(&w.state, who, method, uri, body).await
 }
 
 /// An OsmAnd request as the Traccar Client sends it.

@@ -86,25 +86,7 @@ async fn call(
     uri: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let auth = format!("Bearer {}", who.token);
-    let body = body.map(|b| b.to_string());
-    let r = send(
-        &w.state,
-        method,
-        uri,
-        &[("authorization", &auth)],
-        body.as_deref(),
-    )
-    .await;
-    let status = r.status.as_u16();
-    (
-        status,
-        if r.text().is_empty() {
-            Value::Null
-        } else {
-            r.json()
-        },
-    )
+    common::call(&w.state, who, method, uri, body).await
 }
 
 async fn route(w: &World, who: &TestUser, body: Value) -> (u16, Value) {

@@ -170,3 +170,30 @@ pub async fn import_bf_roads(app: &App) {
     .await
     .unwrap();
 }
+
+/// A request as `who` (bearer token), a body sent as JSON; the status and
+/// the JSON answer (`Null` when empty).
+pub async fn call(
+    state: &AppState,
+    who: &TestUser,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let auth = format!("Bearer {}", who.token);
+    let body = body.map(|b| b.to_string());
+    let r = send(
+        state,
+        method,
+        uri,
+        &[("authorization", &auth)],
+        body.as_deref(),
+    )
+    .await;
+    let value = if r.body.is_empty() {
+        Value::Null
+    } else {
+        r.json()
+    };
+    (r.status.as_u16(), value)
+}
