@@ -43,6 +43,8 @@ pub struct RawAnalyticsQuery {
     pub actor: Option<String>,
     /// Only incidents of this dataset (`acled`, `ucdp-ged`).
     pub dataset: Option<String>,
+    /// Words that must appear in the notes (case and accents ignored).
+    pub q: Option<String>,
     /// First day, inclusive (`YYYY-MM-DD`).
     #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
@@ -114,6 +116,9 @@ pub struct AreaView {
 #[derive(Debug, Clone)]
 pub struct AnalyticsQuery {
     pub filter: Filter,
+    /// Folded words the notes must contain (turned into ids per viewer by
+    /// [`App::with_text`]).
+    pub text: Option<String>,
     pub area: AreaView,
     /// The area's shape, when it has one: the box or polygon if given, else
     /// the countries' or admin-1 units' boundaries.
@@ -153,13 +158,14 @@ impl RawAnalyticsQuery {
             sub_event_type: self.sub_event_type.clone(),
             actor: self.actor.clone(),
             dataset: self.dataset.clone(),
+            q: self.q.clone(),
             ..Default::default()
         };
-        let mut filter = match incident.resolve(gazetteer) {
-            Ok(q) => q.filter,
+        let (mut filter, text) = match incident.resolve(gazetteer) {
+            Ok(q) => (q.filter, q.text),
             Err(e) => {
                 errs.extend(e);
-                Filter::default()
+                (Filter::default(), None)
             }
         };
         let mut words: Vec<String> = Vec::new();
@@ -337,6 +343,7 @@ impl RawAnalyticsQuery {
                 has_shape: shape.is_some(),
             },
             filter,
+            text,
             shape,
             clip,
             subject,
@@ -483,6 +490,7 @@ impl App {
         path: &str,
     ) -> Result<Trend, AppError> {
         let snap = self.snapshot().await?;
+        let q = &*self.with_text(&snap, viewer, q).await?;
         // One pass: totals per day (hits arrive in day order), then buckets.
         let mut days: Vec<(NaiveDate, Totals)> = Vec::new();
         let mut restricted = false;
@@ -569,6 +577,7 @@ impl App {
         }
         let (cur, prev) = cmp.resolve(q.as_of.unwrap_or(today));
         let snap = self.snapshot().await?;
+        let q = &*self.with_text(&snap, viewer, q).await?;
         let mut spans = vec![prev.clone(), cur.clone()];
         spans.sort_by_key(|s| s.from);
         let overlap = spans[0].to >= spans[1].from;
@@ -661,6 +670,7 @@ impl App {
         path: &str,
     ) -> Result<Hotspots, AppError> {
         let snap = self.snapshot().await?;
+        let q = &*self.with_text(&snap, viewer, q).await?;
         let mut hits: Vec<Hit> = Vec::new();
         snap.visit(&q.filter, viewer, |h| hits.push(h));
         self.audit_analysis(viewer, hits.iter().any(|h| h.restricted), path)
@@ -898,6 +908,7 @@ impl App {
             return Err(AppError::BadRequest(errs));
         }
         let snap = self.snapshot().await?;
+        let q = &*self.with_text(&snap, viewer, q).await?;
         let mut events = Vec::new();
         let mut restricted = false;
         snap.visit(&q.filter, viewer, |h| {

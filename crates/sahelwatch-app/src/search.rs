@@ -27,13 +27,42 @@ impl App {
         viewer: &Viewer,
         q: &IncidentQuery,
     ) -> Result<Filter, AppError> {
-        let mut filter = q.filter.clone();
-        if let Some(text) = &q.text {
+        self.filter_with_text(snap, viewer, &q.filter, q.text.as_deref())
+            .await
+    }
+
+    /// `filter` narrowed to the incidents whose notes contain `text`.
+    async fn filter_with_text(
+        &self,
+        snap: &Snapshot,
+        viewer: &Viewer,
+        filter: &Filter,
+        text: Option<&str>,
+    ) -> Result<Filter, AppError> {
+        let mut filter = filter.clone();
+        if let Some(text) = text {
             let candidates = snap.ids(&filter, viewer);
             let within = (candidates.len() <= TEXT_WITHIN_LIMIT).then_some(candidates);
             filter.only_ids = Some(self.store.ids_with_text(text, within).await?);
         }
         Ok(filter)
+    }
+
+    /// An analytics query with its free-text condition turned into ids.
+    pub(crate) async fn with_text<'q>(
+        &self,
+        snap: &Snapshot,
+        viewer: &Viewer,
+        q: &'q crate::analytics::AnalyticsQuery,
+    ) -> Result<std::borrow::Cow<'q, crate::analytics::AnalyticsQuery>, AppError> {
+        let Some(text) = q.text.as_deref() else {
+            return Ok(std::borrow::Cow::Borrowed(q));
+        };
+        let mut out = q.clone();
+        out.filter = self
+            .filter_with_text(snap, viewer, &q.filter, Some(text))
+            .await?;
+        Ok(std::borrow::Cow::Owned(out))
     }
 
     /// Fetch incidents by row id and drop any the viewer may not see. The

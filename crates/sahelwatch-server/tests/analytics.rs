@@ -369,6 +369,57 @@ async fn analytics(db: TestDb) {
     );
     assert!(text.contains("data:image/svg+xml;base64,"));
     assert!(text.contains("## Hotspots"));
+    // Words in the notes (`q`) narrow every analysis as they narrow counts,
+    // per viewer: the AMBER synthetic notes count for their owner only.
+    for (who, want_zero) in [(&w.owner, false), (&w.other, true)] {
+        let counts = ok(
+            &w,
+            who,
+            "/api/v1/incidents/counts?country=ML,BF,NE&q=synthetic",
+        )
+        .await;
+        let counts = counts["count"].as_u64().unwrap();
+        let t = ok(
+            &w,
+            who,
+            "/api/v1/analytics/trend?country=ML,BF,NE&period=year&q=synthetic",
+        )
+        .await;
+        assert_eq!(t["total"]["count"].as_u64(), Some(counts));
+        assert_eq!(counts == 0, want_zero, "{counts}");
+        let c = ok(
+            &w,
+            who,
+            "/api/v1/analytics/change?country=ML,BF,NE&q=synthetic&compare=2021%20vs%202020",
+        )
+        .await;
+        let all = ok(
+            &w,
+            who,
+            "/api/v1/analytics/change?country=ML,BF,NE&compare=2021%20vs%202020",
+        )
+        .await;
+        assert!(c["current_totals"]["count"].as_u64() <= all["current_totals"]["count"].as_u64());
+        let h = ok(
+            &w,
+            who,
+            "/api/v1/analytics/hotspots?country=ML,BF,NE&resolution=3&period=year&q=synthetic",
+        )
+        .await;
+        let in_grid = h["incidents"].as_u64().unwrap();
+        assert_eq!(in_grid + h["outside_grid"].as_u64().unwrap(), counts);
+    }
+    assert!(
+        ok(
+            &w,
+            &w.owner,
+            "/api/v1/analytics/trend?country=ML,BF,NE&period=year&q=synthetic"
+        )
+        .await["total"]["count"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 }
 
 #[tokio::test]

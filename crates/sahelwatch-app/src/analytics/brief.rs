@@ -324,6 +324,7 @@ impl App {
         path: &str,
     ) -> Result<Brief, AppError> {
         let snap = self.snapshot().await?;
+        let q = &*self.with_text(&snap, viewer, q).await?;
         let to = match q.filter.date_to {
             Some(d) => d,
             None => {
