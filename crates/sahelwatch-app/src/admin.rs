@@ -166,6 +166,28 @@ impl App {
         Ok((org, user, token))
     }
 
+    /// The demo account of a new deployment's starter data: user `demo`,
+    /// admin of `org` (not a deployment administrator), with a new random
+    /// password that is returned once. `None` when a user `demo` exists.
+    pub async fn create_demo_user(&self, org: &Org) -> Result<Option<(User, String)>, AppError> {
+        if self.store.user_by_username("demo").await?.is_some() {
+            return Ok(None);
+        }
+        let password = crate::auth::readable_secret(16);
+        let user = self
+            .store
+            .create_user(NewUser {
+                org: org.id,
+                username: "demo".into(),
+                display_name: "Demo".into(),
+                role: Role::Admin,
+                superadmin: false,
+                password_hash: Some(hash_password(&password)?),
+            })
+            .await?;
+        Ok(Some((user, password)))
+    }
+
     /// Every organisation of the deployment (names are community knowledge).
     pub async fn list_orgs(&self, _by: &Principal) -> Result<Vec<OrgInfo>, AppError> {
         Ok(self

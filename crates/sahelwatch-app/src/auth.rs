@@ -83,6 +83,17 @@ pub fn new_secret(prefix: &str) -> String {
     )
 }
 
+/// A random secret that is easy to read and type (no 0/O, 1/l/I): device
+/// secrets, the demo password.
+pub fn readable_secret(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 /// Counts failed sign-ins per key in a sliding window.
 #[derive(Default)]
 pub struct RateLimiter {

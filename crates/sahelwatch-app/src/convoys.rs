@@ -9,7 +9,6 @@
 
 use crate::{App, AppError, MarkingInput, ParamError};
 use chrono::{DateTime, TimeZone, Utc};
-use rand::Rng;
 use sahelwatch_core::{OrgId, Principal, Role, Tlp, Viewer};
 use sahelwatch_routing::LonLat;
 use sahelwatch_store::{
@@ -18,7 +17,6 @@ use sahelwatch_store::{
 };
 use sahelwatch_tracking::{Convoy, Corridor, Geofence, Severity, Shape, State, Thresholds};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -215,17 +213,8 @@ pub(crate) fn ms_time(ms: i64) -> DateTime<Utc> {
 }
 
 /// SHA-256 of a device or webhook secret, hex.
-pub(crate) fn secret_hash(secret: &str) -> String {
-    let d = Sha256::digest(secret.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn new_secret() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..24)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    crate::auth::readable_secret(24)
 }
 
 fn check_name(field: &str, name: Option<&str>, errs: &mut Vec<ParamError>) -> String {
@@ -671,7 +660,7 @@ impl App {
                         device: d.clone(),
                         convoy: 0,
                         vehicle: k as i32,
-                        secret_hash: secret_hash(s),
+                        secret_hash: crate::auth::secret_hash(s),
                     })
                     .collect(),
             })

@@ -18,7 +18,8 @@
 //! another instance) carries on exactly where the last committed position
 //! left it.
 
-use crate::convoys::{AlertView, ConvoySpec, ms_time, parse_severity, read_spec, secret_hash};
+use crate::auth::secret_hash;
+use crate::convoys::{AlertView, ConvoySpec, ms_time, parse_severity, read_spec};
 use crate::{App, AppError, ParamError};
 use chrono::{DateTime, Utc};
 use sahelwatch_core::{Marking, Viewer};

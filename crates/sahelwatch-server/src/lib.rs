@@ -16,7 +16,6 @@ pub mod routes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::response::Html;
 use error::{ApiError, Code};
 use sahelwatch_app::App;
 use std::sync::Arc;
@@ -119,6 +118,7 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::stix::router())
         .merge(routes::stream::router())
         .merge(routes::system::router())
+        .merge(routes::ui::router())
         .split_for_parts();
     let doc_json = Arc::new(doc.clone());
     let router = api
@@ -129,7 +129,7 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 async move { axum::Json((*doc).clone()) }
             }),
         )
-        .route("/", axum::routing::get(index))
+        .merge(routes::ui::files())
         .merge(routes::taxii::router())
         .fallback(|| async { ApiError::new(Code::RouteNotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
@@ -149,10 +149,6 @@ pub use routes::convoys::osmand_router;
 /// The application router.
 pub fn router(state: AppState) -> Router {
     router_and_doc(state).0
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }
 
 /// How long open connections (live streams) may keep a stopping server up.

@@ -605,3 +605,149 @@ on_both_backends!(
     places_search_is_accent_insensitive_and_ranked,
     openapi_document_matches_the_routes
 );
+
+/// A GET with headers, through a state with the public API off.
+async fn get_with(env: &Env, uri: &str, headers: &[(&str, &str)]) -> axum::response::Response {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    router(AppState::new(Arc::clone(&env.app)))
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn body_of(r: axum::response::Response) -> Vec<u8> {
+    r.into_body().collect().await.unwrap().to_bytes().to_vec()
+}
+
+/// The web interface's files come from the binary with the right types,
+/// caching and policy; nothing outside them is served; the base map's
+/// layers need a signed-in caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_interface_files_and_base_map() {
+    let env = loaded(TestDb::sqlite().await).await;
+    let page = get_with(&env, "/", &[]).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let h = page.headers().clone();
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    let html = String::from_utf8(body_of(page).await).unwrap();
+    assert!(html.contains("/ui/app/main.js") && html.contains("maplibre-gl.css"));
+
+    let js = get_with(&env, "/ui/app/main.js", &[]).await;
+    assert_eq!(js.status(), StatusCode::OK);
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(js.headers()["cache-control"], "no-cache");
+    let etag = js.headers()["etag"].to_str().unwrap().to_string();
+    let again = get_with(&env, "/ui/app/main.js", &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // The worker is a module next to MapLibre, immutable, and compressed on request.
+    let worker = get_with(
+        &env,
+        "/ui/vendor/maplibre-gl-6.17.0/maplibre-gl-worker.mjs",
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(worker.status(), StatusCode::OK);
+    assert_eq!(
+        worker.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(worker.headers()["content-encoding"], "gzip");
+    assert!(
+        worker.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+
+    for bad in [
+        "/ui/nothing.js",
+        "/ui/../Cargo.toml",
+        "/ui/..%2F..%2FCargo.toml",
+        "/ui/%2e%2e/src/lib.rs",
+        "/ui/",
+    ] {
+        let r = get_with(&env, bad, &[]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+        let b: Value = serde_json::from_slice(&body_of(r).await).unwrap();
+        assert_eq!(b["code"], "route_not_found", "{bad}");
+    }
+
+    // Base map layers: signed-in callers only.
+    assert_eq!(
+        get_with(&env, "/api/v1/basemap/admin1", &[]).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let org = env.app.ensure_org("Public datasets").await.unwrap();
+    let user = env
+        .app
+        .store()
+        .create_user(sahelwatch_core::accounts::NewUser {
+            org: org.id,
+            username: "viewer".into(),
+            display_name: "viewer".into(),
+            role: sahelwatch_core::Role::Viewer,
+            superadmin: false,
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    let token = env.app.issue_token(&user, "t", None).await.unwrap().token;
+    let auth = format!("Bearer {token}");
+    let gz = get_with(
+        &env,
+        "/api/v1/basemap/admin1",
+        &[("authorization", &auth), ("accept-encoding", "gzip, br")],
+    )
+    .await;
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let plain = get_with(&env, "/api/v1/basemap/admin1", &[("authorization", &auth)]).await;
+    assert_eq!(plain.headers()["content-type"], "application/geo+json");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let fc: Value = serde_json::from_slice(&body_of(plain).await).unwrap();
+    assert_eq!(fc["features"].as_array().unwrap().len(), 325);
+
+    let towns = get_with(
+        &env,
+        "/api/v1/basemap/towns?min_population=100000",
+        &[("authorization", &auth)],
+    )
+    .await;
+    assert_eq!(towns.status(), StatusCode::OK);
+    let fc: Value = serde_json::from_slice(&body_of(towns).await).unwrap();
+    let pops: Vec<i64> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["population"].as_i64().unwrap())
+        .collect();
+    assert!(pops.len() > 20 && pops.iter().all(|p| *p >= 100_000));
+    assert!(pops.windows(2).all(|w| w[0] >= w[1]), "largest first");
+    let names: Vec<&str> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Niamey") && names.contains(&"Bamako"),
+        "{names:?}"
+    );
+    let bad = get_with(
+        &env,
+        "/api/v1/basemap/towns?min_population=lots",
+        &[("authorization", &auth)],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let b: Value = serde_json::from_slice(&body_of(bad).await).unwrap();
+    assert_eq!(b["details"][0]["parameter"], "min_population");
+}

@@ -234,6 +234,13 @@ async fn serve(config: Config) -> Result<ExitCode> {
         for r in &report.reports {
             println!("  {}", r.summary());
         }
+        if let Some((_, password)) = app.create_demo_user(&org).await? {
+            println!(
+                "Demo sign-in for the browser (an admin of organisation {}; the password is shown once):",
+                org.name
+            );
+            println!("  username: demo   password: {password}");
+        }
     }
     let stats = app.store().stats().await?;
     // Build the in-memory views now, so the first request does not pay for it.
@@ -270,7 +277,7 @@ async fn serve(config: Config) -> Result<ExitCode> {
     println!("  TAXII:    http://{addr}/taxii2/   Live stream: http://{addr}/api/v1/stream");
     if config.public_api {
         println!("Public API on: unauthenticated callers see TLP:CLEAR incidents.");
-    } else if app.store().users(None).await?.is_empty() {
+    } else if !app.store().users(None).await?.iter().any(|u| u.superadmin) {
         println!("API callers must authenticate (public API off). First admin and token:");
         println!("  sahelwatch admin bootstrap --org 'My organisation' --username admin");
     } else {

@@ -167,16 +167,25 @@ async fn serve_loads_starter_data_and_answers_over_http() {
         .send()
         .await
         .unwrap();
-    assert!(r.text().await.unwrap().contains("/api/v1/openapi.json"));
+    assert!(r.text().await.unwrap().contains("/ui/app/main.js"));
+    // The starter data came with a demo account for the browser, shown once.
+    let demo = all
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("username: demo   password: "))
+        .unwrap_or_else(|| panic!("no demo credentials in {all}"));
+    let r = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&serde_json::json!({"username": "demo", "password": demo}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     drop(server);
     // A second start on the same database does not load the starter data again.
     let server = serve(dir.path(), &[]);
-    assert!(
-        !server
-            .output
-            .join("\n")
-            .contains("loading the bundled starter data")
-    );
+    let again = server.output.join("\n");
+    assert!(!again.contains("loading the bundled starter data"));
+    assert!(!again.contains("username: demo"));
 }
 
 #[test]

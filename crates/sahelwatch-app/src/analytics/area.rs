@@ -9,7 +9,8 @@ use sahelwatch_core::CountryCode;
 use sahelwatch_core::place::admin_key;
 use std::sync::OnceLock;
 
-static ADMIN1_GZ: &[u8] = include_bytes!("../../../../data/boundaries/admin1.geojson.gz");
+/// The bundled admin-1 polygons, gzipped GeoJSON (also served to the map).
+pub static ADMIN1_GZ: &[u8] = include_bytes!("../../../../data/boundaries/admin1.geojson.gz");
 
 /// One admin-1 unit's polygons.
 pub struct Unit {

@@ -14,6 +14,7 @@ pub mod stix;
 pub mod stream;
 pub mod system;
 pub mod taxii;
+pub mod ui;
 
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts};
