@@ -92,7 +92,8 @@ describe('the web interface, as agency A', () => {
 
   it('draws the heat map and the hotspot layer', async () => {
     await alice.click('#filters button.secondary'); // reset
-    await until('every incident again', async () => (await mapIds(alice)).length > 10);
+    const all = await s.api('GET', '/api/v1/incidents/counts');
+    await until('every incident again', async () => (await mapIds(alice)).length === all.count);
     await alice.check('input[name=layer-heat]');
     await alice.uncheck('input[name=layer-clusters]');
     await alice.check('input[name=layer-hotspots]');
@@ -159,27 +160,49 @@ describe('the web interface, as agency A', () => {
     assert.match(text, /Radio Oméga/);
     assert.match(text, /B2/);
     assert.match(text, /disagree/);
+    const versions = await alice.$$eval('#detail .contradiction .value', (vs) => vs.map((v) => v.textContent));
+    assert.ok(versions.includes('5') && versions.includes('8'), `both death tolls: ${versions}`);
     await shot(alice, '06-incident-reports-contradiction');
   });
 
-  it('lists kidnap cases and shows a case\'s timeline', async () => {
+  it('lists kidnap cases, shows a case\'s timeline, and links it from its incident', async () => {
     const rep = (text, published) => s.api('POST', '/api/v1/reports', { source: 'RFI', published, reliability: 'B', credibility: 2, text, marking: { tlp: 'AMBER' } });
     const a = await rep('Two Italian engineers were kidnapped near Dori, Burkina Faso, on Monday by gunmen of the Islamic State Sahel.', day(-20));
-    const c = await s.api('POST', '/api/v1/cases', { report: a.report.id });
+    const abduction = await s.api('POST', `/api/v1/reports/${a.report.id}/incident`, { marking: { tlp: 'AMBER' } });
+    // An abduction's incident opens its case.
+    const c = (await s.api('GET', '/api/v1/cases')).items.find((x) => x.incident === abduction.id);
+    assert.ok(c, 'the abduction opened a case');
     const b = await rep('The two Italian engineers kidnapped near Dori last month were released on Friday, the Italian foreign ministry said.', day(-1));
     await s.api('POST', `/api/v1/cases/${c.id}/steps`, { report: b.report.id, kind: 'released' });
     await alice.goto(`${s.base}/#cases`);
     await alice.waitForSelector('#case-list li a');
-    await alice.click('#case-list li a');
+    assert.equal(await alice.locator('#case-list li a').count(), 1);
+    // From the abduction's incident to its case.
+    await alice.goto(`${s.base}/#map/${abduction.id}`);
+    await alice.waitForSelector('#detail a.case-link');
+    await alice.click('#detail a.case-link');
     await alice.waitForSelector('#timeline li');
     assert.equal(await alice.locator('#timeline li').count(), 2);
     assert.match(await alice.textContent('#case-detail'), /released/);
+    assert.match(await alice.textContent('#case-detail'), /Italian|IT/);
     await shot(alice, '07-case-timeline');
   });
 
   it('plans a route: fastest and least exposed on the map, with the risk profile', async () => {
     await alice.goto(`${s.base}/#routes`);
-    await alice.fill('#route-form input[name=from]', 'Ouagadougou');
+    // The start by a click on the map, at Ouagadougou.
+    await alice.waitForSelector('#pick-from');
+    await alice.evaluate(() => new Promise((r) => {
+      const map = window.sahelwatchMap;
+      map.once('idle', r);
+      map.jumpTo({ center: [-1.0, 13.2], zoom: 7 });
+    }));
+    await alice.click('#pick-from');
+    const box = await alice.locator('#map canvas').boundingBox();
+    const pt = await alice.evaluate(() => window.sahelwatchMap.project([-1.5197, 12.3714]));
+    await alice.mouse.click(box.x + pt.x, box.y + pt.y);
+    const picked = await alice.inputValue('#route-form input[name=from]');
+    assert.match(picked, /^12\.3\d+,-1\.5\d+$/, `the clicked point: ${picked}`);
     await alice.fill('#route-form input[name=to]', 'Dori');
     await alice.click('#route-form button[type=submit]');
     await alice.waitForSelector('#routes li');
@@ -258,10 +281,13 @@ describe('the web interface, as NGO B', () => {
     await bob.goto(`${s.base}/#convoys`);
     await bob.waitForSelector('#alerts');
     await bob.waitForSelector('body[data-alert-stream=open]');
+    await bob.waitForSelector('#convoy-list p.muted'); // the list has been filled: empty
     assert.equal(await bob.locator('#alerts li.alert').count(), 0);
     assert.equal(await bob.locator('#convoy-list li.convoy').count(), 0);
     await shot(bob, '14-ngo-b-convoys');
     assert.deepEqual(bob.offsite, []);
+    // The only failed requests: A's incident, answered 404.
+    assert.deepEqual(bob.errors.filter((e) => !(e.includes('404') && e.includes(ambush.id))), []);
   });
 });
 
@@ -274,9 +300,22 @@ describe('languages and screen sizes', () => {
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.js'))) {
       const src = readFileSync(join(dir, f), 'utf8');
       for (const m of src.matchAll(/\bt\('([a-z0-9_.]+)'/g)) {
-        if (m[1].endsWith('.')) continue; // a prefix completed at run time
+        if (m[1].endsWith('.')) continue; // a prefix completed at run time: below
         assert.ok(DICTS.en[m[1]] !== undefined, `${f}: ${m[1]} has no text`);
       }
+    }
+    // Keys completed at run time, with every value the server can send.
+    const dynamic = {
+      layer: ['clusters', 'heat', 'hotspots'], route: ['from', 'to'], period: ['year', 'quarter', 'month'],
+      change: ['up', 'down', 'same', 'new', 'none'], role: ['admin', 'analyst', 'operator', 'viewer'],
+      'case.status': ['held', 'released', 'rescued', 'escaped', 'killed'],
+      'case.step': ['abducted', 'claimed', 'proof_of_life', 'negotiation', 'released', 'rescued', 'escaped', 'killed'],
+      'rep.decision': ['confirmed', 'rejected'], sev: ['info', 'warning', 'critical'],
+      'rep.kind': ['date', 'actor', 'place', 'segment', 'event', 'deaths', 'hostages', 'step', 'ransom'],
+      rel: ['A', 'B', 'C', 'D', 'E', 'F'], cred: ['1', '2', '3', '4', '5', '6'],
+    };
+    for (const [prefix, values] of Object.entries(dynamic)) {
+      for (const v of values) assert.ok(DICTS.en[`${prefix}.${v}`] !== undefined, `${prefix}.${v} has no text`);
     }
   });
 
@@ -287,7 +326,12 @@ describe('languages and screen sizes', () => {
     assert.match(await page.textContent('#side'), /Appliquer/);
     const mapBox = await page.locator('#map').boundingBox();
     assert.ok(mapBox.width >= 800 && mapBox.height > 400, `the map fills the width on a tablet (${JSON.stringify(mapBox)})`);
+    // The live alerts open although alerts exist already (resumed after the newest).
+    await page.waitForSelector('body[data-alert-stream=open]');
+    assert.match(await page.textContent('#alert-badge'), /à acquitter|^\s*$/);
     await shot(page, '15-tablet-fr');
+    assert.deepEqual(page.errors, []);
+    assert.deepEqual(page.offsite, []);
     await page.context().close();
   });
 });

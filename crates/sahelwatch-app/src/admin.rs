@@ -166,11 +166,12 @@ impl App {
         Ok((org, user, token))
     }
 
-    /// The demo account of a new deployment's starter data: user `demo`,
-    /// admin of `org` (not a deployment administrator), with a new random
-    /// password that is returned once. `None` when a user `demo` exists.
+    /// The demo account of a new deployment's starter data: user `demo`, an
+    /// analyst of `org`, with a new random password that is returned once.
+    /// Only in a deployment with no user yet (`None` otherwise): never beside
+    /// accounts someone already made.
     pub async fn create_demo_user(&self, org: &Org) -> Result<Option<(User, String)>, AppError> {
-        if self.store.user_by_username("demo").await?.is_some() {
+        if !self.store.users(None).await?.is_empty() {
             return Ok(None);
         }
         let password = crate::auth::readable_secret(16);
@@ -180,7 +181,7 @@ impl App {
                 org: org.id,
                 username: "demo".into(),
                 display_name: "Demo".into(),
-                role: Role::Admin,
+                role: Role::Analyst,
                 superadmin: false,
                 password_hash: Some(hash_password(&password)?),
             })

@@ -410,6 +410,50 @@ async fn geojson_output_is_valid(env: Env) {
         }
         other => panic!("{other:?}"),
     }
+    // The map's points: every match (not a page), the same positions as the
+    // full GeoJSON export (so the same coarsening), and only six properties.
+    let (geo, points) = (
+        export_features(&env, "geojson").await,
+        export_features(&env, "points").await,
+    );
+    assert_eq!(points.len(), 12);
+    assert_eq!(geo.len(), points.len());
+    for (g, p) in geo.iter().zip(&points) {
+        assert_eq!(g["id"], p["properties"]["id"]);
+        assert_eq!(g["geometry"], p["geometry"]);
+        let keys: BTreeSet<&str> = p["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from([
+                "event_date",
+                "event_type",
+                "fatalities",
+                "id",
+                "sub_event_type",
+                "tlp"
+            ])
+        );
+        assert_eq!(
+            p["properties"]["fatalities"],
+            g["properties"]["fatalities"]["best"]
+        );
+        assert_eq!(p["properties"]["tlp"], "CLEAR");
+    }
+}
+
+/// The features of an export of the Sahel's incidents in `fmt`.
+async fn export_features(env: &Env, fmt: &str) -> Vec<Value> {
+    let uri = format!("/api/v1/incidents/export?country=ML,BF,NE&format={fmt}");
+    let (status, ctype, body) = get_raw(env, &uri).await;
+    assert_eq!(status, StatusCode::OK, "{fmt}");
+    assert_eq!(ctype, "application/geo+json", "{fmt}");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    v["features"].as_array().unwrap().clone()
 }
 
 async fn errors_are_json_with_stable_codes(env: Env) {
@@ -525,6 +569,8 @@ async fn openapi_document_matches_the_routes(env: Env) {
         "/api/v1/cases/{id}/steps",
         "/api/v1/auth/login",
         "/api/v1/auth/logout",
+        "/api/v1/basemap/admin1",
+        "/api/v1/basemap/towns",
         "/api/v1/health",
         "/api/v1/incidents",
         "/api/v1/incidents/counts",

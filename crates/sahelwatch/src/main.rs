@@ -236,7 +236,7 @@ async fn serve(config: Config) -> Result<ExitCode> {
         }
         if let Some((_, password)) = app.create_demo_user(&org).await? {
             println!(
-                "Demo sign-in for the browser (an admin of organisation {}; the password is shown once):",
+                "Demo sign-in for the browser (an analyst of organisation {}; the password is shown once):",
                 org.name
             );
             println!("  username: demo   password: {password}");

@@ -175,8 +175,9 @@ async fn count_incidents(
 /// Export every matching incident as ACLED-layout CSV, GeoJSON or a STIX 2.1
 /// bundle, streamed.
 ///
-/// Takes every filter of the search; `format` is `csv` (default), `geojson`
-/// or `stix`.
+/// Takes every filter of the search; `format` is `csv` (default), `geojson`,
+/// `points` (GeoJSON with only id, TLP, date, event and sub-event type and
+/// fatalities: what a map needs) or `stix`.
 /// Paging parameters are ignored: the export holds all matches the caller may
 /// see, oldest first, with locations coarsened as in every other output.
 #[utoipa::path(

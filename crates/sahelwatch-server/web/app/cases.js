@@ -62,7 +62,7 @@ async function load() {
     }));
     setData(ctx.map, 'cases', { type: 'FeatureCollection', features: feats });
     listEl.replaceChildren(h('h3', {}, t('case.count', { n: cases.length })), cases.length ? h('ul', { class: 'list' }, cases.map((c) => h('li', {},
-      h('a', { href: `#cases/${c.id}` }, `${c.abducted_on} · ${c.place?.name ?? '?'}`), ' ', h('span', { class: `status st-${c.status}` }, t('case.status.' + c.status)), ' ', tlpBadge(c.tlp),
+      h('a', { href: `#cases/${c.id}` }, `${c.abducted_on} · ${c.place?.name ?? '?'}`), ' ', h('span', { class: `case-status st-${c.status}` }, t('case.status.' + c.status)), ' ', tlpBadge(c.tlp),
       h('br'), h('span', { class: 'muted' }, [c.hostages ? `${c.hostages} ${t('case.hostages')}` : null, c.nationality, c.occupation, c.perpetrator, t('case.days', { n: c.days_held })].filter(Boolean).join(' · '))))) : h('p', { class: 'muted' }, t('case.none')));
   } catch (x) { listEl.replaceChildren(h('p', { class: 'error' }, x.message)); }
 }
@@ -74,7 +74,7 @@ async function open(id) {
       [t('case.abducted'), c.abducted_on],
       [t('case.status'), t('case.status.' + c.status) + (c.ended_on ? ` (${c.ended_on})` : '')],
       [t('case.held'), t('case.days', { n: c.days_held })],
-      [t('case.hostages'), c.hostages],
+      [t('case.hostages.count'), c.hostages],
       [t('case.nationality'), c.nationality],
       [t('case.occupation'), c.occupation],
       [t('case.perpetrator'), c.perpetrator],

@@ -38,6 +38,7 @@ export function init(c) {
 export function enter(c) {
   ctx = c;
   active = true;
+  clearInterval(timer);
   fitted = false;
   show(ctx.map, LAYERS, true);
   listEl = h('div', { id: 'convoy-list' });
@@ -57,7 +58,7 @@ export function leave() {
 async function refresh() {
   try {
     const r = await get('/api/v1/convoys');
-    const convoys = r.items || r;
+    const convoys = r;
     const routes = [];
     const vehicles = [];
     const now = Date.now();
@@ -70,11 +71,11 @@ async function refresh() {
           properties: { label: `${c.name} · ${v.name}`, stale: age > 3 * c.interval_s } });
       }
     }
+    if (!active) return;
     setData(ctx.map, 'convoy-routes', { type: 'FeatureCollection', features: routes });
     setData(ctx.map, 'convoy-vehicles', { type: 'FeatureCollection', features: vehicles });
     document.body.dataset.vehicles = String(vehicles.length);
     if (!fitted && routes.length) { fitTo(ctx.map, routes); fitted = true; }
-    if (!active) return;
     listEl.replaceChildren(convoys.length ? h('ul', { class: 'list' }, convoys.map((c) => h('li', { class: 'convoy' },
       h('a', { href: '#convoys', onclick: (e) => { e.preventDefault(); fitTo(ctx.map, [routes.find((x) => x.properties.id === c.id)]); } }, c.name),
       ' ', tlpBadge(c.tlp), c.escort ? h('span', { class: 'muted' }, ` · ${t('conv.escort')}`) : null,
@@ -85,18 +86,37 @@ async function refresh() {
   } catch (x) { if (active) ctx.status(x.message, 'error'); }
 }
 
+/** Every alert the user may see, paged to the newest (kept: the last 500). */
 async function loadAlerts() {
   try {
-    const r = await get('/api/v1/alerts', { limit: 100 });
-    alerts = (r.items || r).sort((a, b) => b.id - a.id);
+    let after = 0;
+    for (;;) {
+      const page = await get('/api/v1/alerts', { after, limit: 1000 });
+      for (const a of page) after = Math.max(after, a.id);
+      alerts = alerts.concat(page);
+      if (page.length < 1000) break;
+    }
+    alerts = alerts.sort((a, b) => b.id - a.id).slice(0, 500);
     badge();
   } catch (x) { ctx.status(x.message, 'error'); }
 }
 
+let retry = 1000;
+/**
+ * The live alert stream, resumed after the newest alert held. Reopened
+ * with a growing delay when it fails or the server ends it, except when the
+ * session is no longer valid (then back to sign-in).
+ */
 function openStream() {
   const last = alerts.length ? alerts[0].id : 0;
-  stream = new EventSource(`/api/v1/alerts/stream${last ? `?after=${last}` : ''}`);
-  stream.addEventListener('ready', () => { document.body.dataset.alertStream = 'open'; });
+  stream = new EventSource(`/api/v1/alerts/stream?last_event_id=${last}`);
+  const reopen = () => {
+    stream.close();
+    document.body.dataset.alertStream = 'closed';
+    setTimeout(openStream, retry);
+    retry = Math.min(retry * 2, 60000);
+  };
+  stream.addEventListener('ready', () => { document.body.dataset.alertStream = 'open'; retry = 1000; });
   stream.addEventListener('alert', (e) => {
     const a = JSON.parse(e.data);
     const i = alerts.findIndex((x) => x.id === a.id);
@@ -105,7 +125,10 @@ function openStream() {
     toast(a);
     if (active) renderAlerts();
   });
-  stream.addEventListener('end', () => { stream.close(); document.body.dataset.alertStream = 'closed'; });
+  stream.addEventListener('end', (e) => {
+    if (/credentials/.test(e.data)) { stream.close(); location.reload(); } else reopen();
+  });
+  stream.onerror = () => { if (stream.readyState === EventSource.CLOSED) reopen(); };
 }
 
 function badge() {
@@ -138,7 +161,7 @@ function renderAlerts() {
         btn.disabled = true;
         try {
           const r = await post(`/api/v1/alerts/${a.id}/ack`, { note: note.value.trim() || undefined });
-          Object.assign(a, r.alert || r);
+          Object.assign(a, r);
           badge();
           renderAlerts();
         } catch (x) { btn.disabled = false; ctx.status(x.message, 'error'); }

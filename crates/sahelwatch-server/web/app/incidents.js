@@ -196,17 +196,16 @@ async function loadTypes() {
   } catch (x) { ctx.status(x.message, 'error'); }
 }
 
+let refreshSeq = 0;
 async function refresh() {
   if (!active) return;
+  const seq = ++refreshSeq;
   document.body.dataset.stats = 'loading';
   ctx.status(t('loading'));
   try {
-    const full = await get('/api/v1/incidents/export', params({ format: 'geojson' }));
-    // Only what the layers use: nested properties do not reach the map's worker.
-    const data = { type: 'FeatureCollection', features: full.features.map((f) => ({
-      type: 'Feature', geometry: f.geometry,
-      properties: { id: f.properties.id, tlp: f.properties.tlp, fatalities: f.properties.fatalities?.best ?? 0 },
-    })) };
+    // Points with only what the layers use, every match (not a page).
+    const data = await get('/api/v1/incidents/export', params({ format: 'points' }));
+    if (seq !== refreshSeq || !active) return; // a newer filter, or another view
     setData(ctx.map, 'incidents', data);
     setData(ctx.map, 'incidents-heat', data);
     document.body.dataset.incidents = String(data.features.length);
@@ -225,6 +224,7 @@ async function loadHotspots() {
     const z = ctx.map.getZoom();
     const resolution = z < 4 ? 3 : z < 6 ? 4 : z < 8 ? 5 : 6;
     const r = await get('/api/v1/analytics/hotspots', params({ bbox: viewBbox(), resolution, period: 'year' }));
+    if (!active) return;
     setData(ctx.map, 'hotspots', r);
     legend();
   } catch (x) { ctx.status(x.message, 'error'); }
@@ -306,6 +306,7 @@ async function openIncident(id, lngLat) {
       get(`/api/v1/incidents/${encodeURIComponent(id)}/reports`).catch(() => null),
       get('/api/v1/cases').then((r) => r.items.filter((c) => c.incident === id)).catch(() => []),
     ]);
+    if (!active) return;
     renderIncident(inc, rep, cs);
     if (lngLat) {
       popup?.remove();
@@ -330,7 +331,7 @@ function renderIncident(inc, rep, cs) {
     [t('inc.place'), [inc.location?.place, inc.location?.admin1, inc.country_name || inc.location?.country].filter(Boolean).join(', ')],
     [t('inc.actors'), [inc.actors?.actor1, inc.actors?.actor2].filter(Boolean).join(' — ')],
     [t('inc.fatalities'), inc.fatalities?.best],
-    [t('inc.source'), [inc.source, inc.dataset, inc.owner_org?.name].filter(Boolean).join(' · ')],
+    [t('inc.source'), [...(inc.sources || []), inc.dataset, inc.owner_org?.name].filter(Boolean).join(' · ')],
   ];
   const parts = [
     h('h3', {}, t('inc.title'), ' ', tlpBadge(inc.tlp)),

@@ -21,7 +21,7 @@ function status(msg, kind = 'info') {
 
 function go(name, arg) {
   if (!views[name]) name = 'map';
-  if (current && current.name !== name) current.view.leave(ctx);
+  if (current) current.view.leave(ctx);
   for (const a of document.querySelectorAll('#tabs a')) {
     a.classList.toggle('active', a.dataset.view === name);
   }
@@ -34,7 +34,9 @@ function go(name, arg) {
 
 function route() {
   const [name, arg] = location.hash.replace(/^#/, '').split('/');
-  go(name || 'map', arg ? decodeURIComponent(arg) : undefined);
+  let decoded;
+  try { decoded = arg ? decodeURIComponent(arg) : undefined; } catch { decoded = undefined; }
+  go(name || 'map', decoded);
 }
 
 async function start(me) {

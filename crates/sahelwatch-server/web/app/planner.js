@@ -59,6 +59,10 @@ function placeInput(which) {
   const list = h('datalist', { id: `places-${which}` });
   const input = h('input', { name: which, list: `places-${which}`, value: ends[which].text, autocomplete: 'off', placeholder: 'Ouagadougou, Dori…' });
   const found = new Map();
+  // Typing replaces a point picked on the map.
+  input.addEventListener('input', () => {
+    if (ends[which].at && input.value.trim() !== ends[which].text) setEnd(which, input.value.trim(), null);
+  });
   input.addEventListener('input', debounce(async () => {
     const q = input.value.trim();
     if (q.length < 2 || /^-?\d/.test(q)) return;
@@ -124,9 +128,11 @@ async function plan(depart) {
     // The least exposed of the Pareto set (the server labels it only when
     // its weight is the safest's); when the fastest is also the least
     // exposed, it is both.
-    const least = a.routes.reduce((b, r, i) => (r.exposure < a.routes[b].exposure ? i : b), 0);
-    if (least > 0) a.routes[least].label = 'safest';
-    else a.routes[0].alsoSafest = true;
+    if (a.routes.length && !a.routes.some((r) => r.label === 'safest')) {
+      const least = a.routes.reduce((b, r, i) => (r.exposure < a.routes[b].exposure ? i : b), 0);
+      if (least > 0) a.routes[least].label = 'safest';
+      else a.routes[0].alsoSafest = true;
+    }
     answer = a;
     selected = 0;
     for (const w of ['from', 'to']) {
@@ -196,11 +202,13 @@ function draw() {
 function render() {
   draw();
   if (!resultEl || !answer) return;
+  if (!answer.routes.length) { resultEl.replaceChildren(h('p', { class: 'warn' }, t('route.none'))); return; }
   const fmtH = (s) => (s / 3600).toFixed(1);
   const rows = answer.routes.map((r, i) => h('li', { class: `route${i === selected ? ' selected' : ''}`, dataset: { label: r.label }, onclick: () => select(i) },
     h('span', { class: 'swatch', style: `background:${LABEL_COLOUR[r.label] || '#888'}` }), h('strong', {}, name(r, i)),
     h('div', {}, t('route.summary', { km: r.distance_km.toFixed(0), h: fmtH(r.duration_s), x: r.exposure.toFixed(2) })),
-    i > 0 ? h('div', { class: 'muted' }, `+${Math.round(r.extra_minutes)} min${r.exposure_saved_pct !== null && r.exposure_saved_pct !== undefined ? ` · −${Math.round(r.exposure_saved_pct)} % exposure` : ''}`) : null));
+    i > 0 ? h('div', { class: 'muted' }, t('route.extra', { min: Math.round(r.extra_minutes) }),
+      r.exposure_saved_pct !== null && r.exposure_saved_pct !== undefined ? ` · ${t('route.saved', { pct: Math.round(r.exposure_saved_pct) })}` : '') : null));
   const r = answer.routes[selected];
   const chart = profileChart({
     segments: r.profile.map((s) => ({ from_km: s.from_km, to_km: s.to_km, value: s.max_risk, label: s.roads.join(', ') })),

@@ -170,7 +170,7 @@ function candidates(r, cands) {
   const rows = cands.map((c) => {
     const i = c.incident;
     return h('li', { class: 'candidate' },
-      h('div', {}, h('strong', {}, `${Math.round(c.score.score * 100)} %`), ` · ${i.event_date} · ${i.sub_event_type || i.event_type} · ${i.location || ''} `, tlpBadge(i.tlp)),
+      h('div', {}, h('strong', {}, `${Math.round(c.score.score * 100)} %`), ` · ${i.event_date} · ${i.sub_event_type || i.event_type} · ${i.location?.place || ''} `, tlpBadge(i.tlp)),
       h('div', { class: 'muted' }, t('rep.score', { km: c.score.distance_km?.toFixed(0) ?? '?', days: c.score.days_apart })),
       c.decision ? h('div', { class: `decision ${c.decision}` }, t('rep.decision.' + c.decision)) : h('div', { class: 'row' },
         h('button', { type: 'button', class: 'confirm', onclick: () => decide(i.id, 'confirm') }, t('rep.confirm')),
