@@ -39,6 +39,7 @@ pub struct OrgInfo {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserInput {
+    #[schema(pattern = "^[A-Za-z0-9._@-]{3,64}$")]
     pub username: String,
     pub display_name: Option<String>,
     pub role: Role,

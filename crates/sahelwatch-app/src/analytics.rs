@@ -60,7 +60,7 @@ pub struct RawAnalyticsQuery {
     #[param(value_type = Option<String>, format = Date)]
     pub as_of: Option<String>,
     /// H3 resolution of the hotspot grid, 0..=10 (default 6).
-    #[param(value_type = Option<u8>)]
+    #[param(value_type = Option<u8>, minimum = 0, maximum = 10)]
     pub resolution: Option<String>,
     /// Place(s) for the approach measures: a gazetteer name (`Bamako`,
     /// `Dori,BF`) or `lat,lon`; a brief takes several, separated by `;`.

@@ -73,10 +73,14 @@ impl App {
                 "only an organisation admin may read its audit log".into(),
             ));
         }
-        Ok(self
-            .store
-            .audit(Some(by.org), after, limit.clamp(1, 1000))
-            .await?)
+        if !(1..=1000).contains(&limit) {
+            return Err(AppError::bad(
+                "limit",
+                &limit.to_string(),
+                "must be 1..1000",
+            ));
+        }
+        Ok(self.store.audit(Some(by.org), after, limit).await?)
     }
 
     /// Check the whole chain, from the first entry to the last.

@@ -82,6 +82,7 @@ pub struct CaseView {
 #[into_params(parameter_in = Query)]
 pub struct CaseQuery {
     /// held, released, rescued, escaped or killed.
+    #[param(pattern = "^(held|released|rescued|escaped|killed)$")]
     pub status: Option<String>,
     /// The hostages' nationality: ISO code or country name.
     pub nationality: Option<String>,

@@ -34,11 +34,19 @@ pub const MAX_TRACK_POSITIONS: usize = 100_000;
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConvoy {
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f]*[^\\s\\x00-\\x1f][^\\x00-\\x1f]*$"
+    )]
     pub name: Option<String>,
     /// Default: TLP:AMBER, the organisation only.
     pub marking: Option<MarkingInput>,
+    #[schema(required = true)]
     pub route: Option<RawConvoyRoute>,
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 200)]
     pub vehicles: Vec<RawVehicle>,
     /// Planned departure and arrival (RFC 3339).
     pub depart: Option<String>,
@@ -174,6 +182,7 @@ pub struct AlertView {
 #[serde(deny_unknown_fields)]
 pub struct RawWebhook {
     /// `http://` URL the alerts are POSTed to.
+    #[schema(required = true, pattern = "^https?://[^/?#]+")]
     pub url: Option<String>,
     /// The HMAC-SHA256 key (16 to 200 characters); generated when absent.
     pub secret: Option<String>,

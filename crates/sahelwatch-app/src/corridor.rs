@@ -48,8 +48,15 @@ const MAX_NAME: usize = 100;
 pub struct RawSaveRoute {
     /// Unique within the organisation; saving under a taken name replaces
     /// that route.
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f]*[^\\s\\x00-\\x1f][^\\x00-\\x1f]*$"
+    )]
     pub name: Option<String>,
     /// The route request, as for `POST /api/v1/routes`.
+    #[schema(required = true)]
     pub route: Option<RawRouteQuery>,
     /// Which planned route to keep: 0 (default) the requested one, 1 and up
     /// the alternatives in the order `POST /api/v1/routes` lists them.
@@ -97,9 +104,11 @@ pub struct SavedRouteView {
 #[into_params(parameter_in = Query)]
 pub struct RawBriefQuery {
     /// Half-width of the corridor (km), 0.5 to 100; default 10.
+    #[param(value_type = Option<f64>, minimum = 0.5, maximum = 100)]
     pub buffer_km: Option<String>,
     /// Recent means the last this many days (1 to 730); default 90. The
     /// trend compares them with the same number of days before.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 730)]
     pub days: Option<String>,
     /// Departure (RFC 3339 or YYYY-MM-DD); default now. Risk, recent
     /// incidents and stretch times are as of then.

@@ -186,6 +186,7 @@ pub struct ReportQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1..500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -322,6 +323,13 @@ impl App {
         let limit = q.limit.unwrap_or(100);
         if !(1..=500).contains(&limit) {
             return Err(AppError::bad("limit", &limit.to_string(), "must be 1..500"));
+        }
+        if q.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(AppError::bad(
+                "source",
+                "",
+                "must not be empty (leave it out for every source)",
+            ));
         }
         let mut after =
             match &q.cursor {

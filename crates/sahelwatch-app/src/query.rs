@@ -76,13 +76,16 @@ pub struct RawIncidentQuery {
     /// Only incidents of this dataset (`acled`, `ucdp-ged`).
     pub dataset: Option<String>,
     /// `-event_date` (default), `event_date`, `-fatalities` or `fatalities`.
+    #[param(pattern = "^-?(event_date|date|fatalities)$")]
     pub sort: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1..1000 (default 100).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
-    /// `json` (default) or `geojson`.
+    /// `json` (default) or `geojson` (searches); `csv`, `geojson`, `points` or
+    /// `stix` (exports).
+    #[param(pattern = "^(json|geojson|csv|acled|acled-csv|points|stix)$")]
     pub format: Option<String>,
     /// `true` to include the total number of matches.
     #[param(value_type = Option<bool>)]

@@ -276,9 +276,11 @@ fn decode(record: RoadNetworkRecord, data: &[u8]) -> Result<Network, AppError> {
 pub struct RawRouteQuery {
     /// Start: a gazetteer name (`Dori`, `Dori,BF`) or `lat,lon`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, min_length = 1)]
     pub from: Option<String>,
     /// End, as `from`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, min_length = 1)]
     pub to: Option<String>,
     /// `balanced` (default), `fastest` or `safest` (least exposure).
     #[serde(skip_serializing_if = "Option::is_none")]

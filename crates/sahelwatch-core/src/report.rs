@@ -228,6 +228,7 @@ pub struct ClaimedPlace {
     pub geonames_id: Option<i64>,
     /// For a road segment: the two ends' names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>, min_items = 2, max_items = 2)]
     pub segment: Option<(String, String)>,
 }
 

@@ -76,6 +76,120 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
+/// The errors every operation of a kind can answer, documented once rather
+/// than on each handler: credentials missing or not valid (401); a body that
+/// is not JSON (415), too large (413) or unreadable (400), or that names an
+/// item the caller may not see (404); a parameter that is invalid (400); an
+/// id that names nothing the caller may see (404). Query parameters that are text must not
+/// be empty (every one is refused empty).
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::{Schema, SchemaType, Type};
+        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                "ApiError",
+                            ))))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        // A required field is never null: the handlers treat a null as absent.
+        if let Some(components) = openapi.components.as_mut() {
+            for schema in components.schemas.values_mut() {
+                let RefOr::T(Schema::Object(o)) = schema else {
+                    continue;
+                };
+                for name in o.required.clone() {
+                    if let Some(RefOr::T(Schema::Object(p))) = o.properties.get_mut(&name)
+                        && let SchemaType::Array(types) = &p.schema_type
+                        && types.contains(&Type::Null)
+                    {
+                        let rest: Vec<Type> = types
+                            .iter()
+                            .filter(|t| **t != Type::Null)
+                            .cloned()
+                            .collect();
+                        p.schema_type = match rest.as_slice() {
+                            [one] => SchemaType::Type(one.clone()),
+                            _ => SchemaType::Array(rest),
+                        };
+                    }
+                }
+            }
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_id = path.contains('{');
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let r = &mut op.responses.responses;
+                let mut add = |code: &str, description: &str| {
+                    r.entry(code.to_string())
+                        .or_insert_with(|| error(description));
+                };
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add(
+                        "401",
+                        "Authentication required, or the credentials are not valid",
+                    );
+                }
+                if op.request_body.is_some() {
+                    add("400", "The body or a field of it is invalid (named)");
+                    add(
+                        "404",
+                        "An item the body names does not exist, or is not one the caller may see",
+                    );
+                    add("413", "The body is larger than the limit");
+                    add("415", "The body is not of a type this operation takes");
+                }
+                let params = op.parameters.iter_mut().flatten();
+                let mut any_param = false;
+                for p in params {
+                    any_param = true;
+                    let RefOr::T(p) = p else { continue };
+                    if p.parameter_in != ParameterIn::Query {
+                        continue;
+                    }
+                    if let Some(RefOr::T(Schema::Object(o))) = &mut p.schema {
+                        let text = match &o.schema_type {
+                            SchemaType::Type(t) => *t == Type::String,
+                            SchemaType::Array(ts) => ts.contains(&Type::String),
+                            SchemaType::AnyValue => false,
+                        };
+                        if text && o.min_length.is_none() && o.enum_values.is_none() {
+                            o.min_length = Some(1);
+                        }
+                    }
+                }
+                if any_param || has_id {
+                    add("400", "A parameter is invalid (named)");
+                }
+                if has_id {
+                    add("404", "No such item, or not one the caller may see");
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -120,6 +234,9 @@ pub fn router_and_doc(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::system::router())
         .merge(routes::ui::router())
         .split_for_parts();
+    let mut doc = doc;
+    // After the merge: the routers bring the paths.
+    utoipa::Modify::modify(&CommonErrors, &mut doc);
     let doc_json = Arc::new(doc.clone());
     let router = api
         .route(

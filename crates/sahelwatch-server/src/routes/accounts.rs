@@ -32,6 +32,7 @@ fn id(s: &str) -> Result<Uuid, ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NameInput {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
 }
 
@@ -156,8 +157,10 @@ pub struct TokenList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     /// 1 to 366 days (default 90).
+    #[schema(minimum = 1, maximum = 366)]
     pub expires_in_days: Option<i64>,
 }
 

@@ -21,6 +21,7 @@ pub struct AuditParams {
     /// Entries after this id (for paging; default 0).
     pub after: Option<i64>,
     /// At most this many (1..1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

@@ -173,8 +173,10 @@ async fn end(
 #[serde(deny_unknown_fields)]
 struct TrackQuery {
     /// From this time (RFC 3339; default: the start).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Up to this time, excluded (RFC 3339; default: now).
+    #[param(format = DateTime)]
     to: Option<String>,
 }
 
@@ -228,6 +230,7 @@ struct AlertQuery {
     /// Only those not acknowledged yet.
     unacknowledged: Option<bool>,
     /// At most this many (1 to 1000; default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 

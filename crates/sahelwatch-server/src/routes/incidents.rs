@@ -68,7 +68,11 @@ fn incident_id(id: &str) -> Result<uuid::Uuid, ApiError> {
     tag = "incidents",
     params(RawIncidentQuery),
     responses(
-        (status = 200, description = "A page of incidents", body = IncidentPage),
+        (status = 200, description = "A page of incidents (JSON), or with format=geojson a FeatureCollection",
+            content(
+                (IncidentPage = "application/json"),
+                (Object = "application/geo+json"),
+            )),
         (status = 400, description = "A parameter is invalid", body = ApiError),
         (status = 401, description = "Authentication required", body = ApiError),
     ),
@@ -186,7 +190,12 @@ async fn count_incidents(
     tag = "incidents",
     params(RawIncidentQuery),
     responses(
-        (status = 200, description = "The export file", content_type = "text/csv"),
+        (status = 200, description = "The export file: CSV, GeoJSON (geojson, points) or a STIX bundle",
+            content(
+                (String = "text/csv"),
+                (Object = "application/geo+json"),
+                (Object = "application/stix+json;version=2.1"),
+            )),
         (status = 400, description = "A parameter is invalid", body = ApiError),
         (status = 401, description = "Authentication required", body = ApiError),
     ),

@@ -22,13 +22,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct PlaceParams {
     /// Name or start of a name; case and accents are ignored ("tera" finds "Téra").
+    #[param(required = true)]
     pub q: Option<String>,
     /// Only places in this country (ISO code or name).
     pub country: Option<String>,
     /// Only this GeoNames feature class (`P` populated places, `A` administrative areas, ...).
+    #[param(pattern = "^[AHLPRSTUV]$")]
     pub feature_class: Option<String>,
     /// At most this many results, 1..100 (default 20).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
