@@ -40,15 +40,27 @@ pub fn incident_window(d: &IncidentData) -> (NaiveDate, NaiveDate) {
     let end = d.event_date_end.unwrap_or(d.event_date).max(d.event_date);
     match d.time_precision.get() {
         1 => (d.event_date, end),
-        2 => (d.event_date - Duration::days(3), end + Duration::days(3)),
-        _ => (d.event_date - Duration::days(15), end + Duration::days(15)),
+        2 => (widen(d.event_date, -3), widen(end, 3)),
+        _ => (widen(d.event_date, -15), widen(end, 15)),
     }
+}
+
+/// `day` moved by `days`, stopping at the first or last day chrono
+/// represents (a date the source wrote with a year far out of range must not
+/// overflow).
+fn widen(day: NaiveDate, days: i64) -> NaiveDate {
+    day.checked_add_signed(Duration::days(days))
+        .unwrap_or(if days < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
 }
 
 /// A report's window: what it states, else the days before publication.
 pub fn report_window(c: &Claims, published: NaiveDate) -> (NaiveDate, NaiveDate) {
     c.window()
-        .unwrap_or((published - Duration::days(UNDATED_WINDOW_DAYS), published))
+        .unwrap_or((widen(published, -UNDATED_WINDOW_DAYS), published))
 }
 
 /// Days between two windows (0 when they overlap).

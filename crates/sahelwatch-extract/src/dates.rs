@@ -167,7 +167,9 @@ fn rule(pattern: &str, resolve: fn(&Captures, NaiveDate) -> Option<(DateMention,
 fn infer_year(month: u32, day: u32, published: NaiveDate) -> Option<NaiveDate> {
     for y in [published.year() + 1, published.year(), published.year() - 1] {
         if let Some(d) = NaiveDate::from_ymd_opt(y, month, day)
-            && d <= published + Duration::days(7)
+            && published
+                .checked_add_signed(Duration::days(7))
+                .is_none_or(|limit| d <= limit)
         {
             return Some(d);
         }
@@ -213,20 +215,26 @@ fn month_window(year: i32, month: u32) -> Option<DateMention> {
 }
 
 /// The latest `wd` on or before `published` (the day itself included), or
-/// strictly before it with `strictly`.
-fn last_weekday(wd: Weekday, published: NaiveDate, strictly: bool) -> NaiveDate {
+/// strictly before it with `strictly`; `None` before the first day chrono
+/// represents.
+fn last_weekday(wd: Weekday, published: NaiveDate, strictly: bool) -> Option<NaiveDate> {
     let mut back = (published.weekday().num_days_from_monday() as i64
         - wd.num_days_from_monday() as i64)
         .rem_euclid(7);
     if back == 0 && strictly {
         back = 7;
     }
-    published - Duration::days(back)
+    published.checked_sub_signed(Duration::days(back))
 }
 
-fn week_of(day: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
-    (monday, monday + Duration::days(6))
+/// `days` before `p`, if chrono represents that day.
+fn days_before(p: NaiveDate, days: i64) -> Option<NaiveDate> {
+    p.checked_sub_signed(Duration::days(days))
+}
+
+fn week_of(day: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let monday = days_before(day, day.weekday().num_days_from_monday() as i64)?;
+    Some((monday, monday.checked_add_signed(Duration::days(6))?))
 }
 
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
@@ -285,7 +293,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"\b(?:the\s+day\s+before\s+yesterday|avant-hier)\b",
             |_, p| {
                 Some((
-                    DateMention::day(p - Duration::days(2), DateKind::Relative),
+                    DateMention::day(days_before(p, 2)?, DateKind::Relative),
                     0.9,
                 ))
             },
@@ -293,7 +301,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // yesterday / last night / hier (soir)
         rule(r"\b(?:yesterday|last\s+night|hier)\b", |_, p| {
             Some((
-                DateMention::day(p - Duration::days(1), DateKind::Relative),
+                DateMention::day(days_before(p, 1)?, DateKind::Relative),
                 0.9,
             ))
         }),
@@ -303,7 +311,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             |c, p| {
                 let n = small_number(c.get(1).or(c.get(2))?.as_str())?;
                 Some((
-                    DateMention::day(p - Duration::days(n), DateKind::Relative),
+                    DateMention::day(days_before(p, n)?, DateKind::Relative),
                     0.85,
                 ))
             },
@@ -312,7 +320,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(
             r"\blast\s+week\b|\bla\s+semaine\s+derni[èe]re\b|\bthe\s+previous\s+week\b",
             |_, p| {
-                let (a, b) = week_of(p - Duration::days(7));
+                let (a, b) = week_of(days_before(p, 7)?)?;
                 Some((
                     DateMention::window(a, b, Precision::NEAR, DateKind::Relative),
                     0.6,
@@ -323,7 +331,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(
             r"\b(?:earlier\s+)?this\s+week\b|\bcette\s+semaine\b|\ben\s+d[ée]but\s+de\s+semaine\b",
             |_, p| {
-                let (a, _) = week_of(p);
+                let (a, _) = week_of(p)?;
                 Some((
                     DateMention::window(a, p, Precision::NEAR, DateKind::Relative),
                     0.6,
@@ -332,7 +340,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // last month / le mois dernier
         rule(r"\blast\s+month\b|\ble\s+mois\s+dernier\b", |_, p| {
-            let d = p.with_day(1)? - Duration::days(1);
+            let d = days_before(p.with_day(1)?, 1)?;
             Some((month_window(d.year(), d.month())?, 0.6))
         }),
         // the night of Monday to Tuesday / dans la nuit de lundi à mardi: the first day
@@ -341,11 +349,11 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             |c, p| {
                 let first = weekday(c.get(1).or(c.get(3))?.as_str())?;
                 let second = weekday(c.get(2).or(c.get(4))?.as_str())?;
-                let d = last_weekday(second, p, false) - Duration::days(1);
+                let d = days_before(last_weekday(second, p, false)?, 1)?;
                 let d = if d.weekday() == first {
                     d
                 } else {
-                    last_weekday(first, p, false)
+                    last_weekday(first, p, false)?
                 };
                 Some((DateMention::day(d, DateKind::Relative), 0.8))
             },
@@ -356,7 +364,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             |c, p| {
                 let wd = weekday(c.get(1).or(c.get(2))?.as_str())?;
                 Some((
-                    DateMention::day(last_weekday(wd, p, true), DateKind::Relative),
+                    DateMention::day(last_weekday(wd, p, true)?, DateKind::Relative),
                     0.8,
                 ))
             },
@@ -367,7 +375,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             |c, p| {
                 let wd = weekday(&c[1])?;
                 Some((
-                    DateMention::day(last_weekday(wd, p, false), DateKind::Relative),
+                    DateMention::day(last_weekday(wd, p, false)?, DateKind::Relative),
                     0.75,
                 ))
             },
@@ -427,6 +435,25 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    /// Regression (fuzz target `report_extract`): relative dates against a
+    /// publication date at either end of chrono's calendar
+    /// (`?published=-262143-01-01`, the last day likewise) overflowed and panicked;
+    /// a date that cannot be represented is now simply not found.
+    #[test]
+    fn publication_dates_at_the_ends_of_the_calendar_do_not_overflow() {
+        let text = "Yesterday, the day before yesterday, two days ago, last week, this week, \
+                    last month, last Monday, on Tuesday, the night of Monday to Tuesday, \
+                    on 5 March, in March, hier, avant-hier, il y a trois jours.";
+        for p in [NaiveDate::MIN, NaiveDate::MAX] {
+            for f in extract(text, p) {
+                assert!(f.value.earliest <= f.value.latest, "{f:?}");
+            }
+        }
+        assert!(dates("Yesterday.", NaiveDate::MIN).is_empty());
+        let max = NaiveDate::MAX;
+        assert_eq!(dates("On 5 March.", max)[0].1, d(max.year(), 3, 5));
     }
 
     #[test]

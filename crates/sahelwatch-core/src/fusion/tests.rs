@@ -205,3 +205,27 @@ fn a_case_is_held_until_a_step_ends_it() {
     );
     assert!("free".parse::<CaseStatus>().is_err());
 }
+
+/// Regression (fuzz target `report_extract`): a publication date at the
+/// first day chrono represents (`?published=-262143-01-01`) made the undated
+/// report's window overflow and panic; windows now stop at the calendar's
+/// ends, for incidents too.
+#[test]
+fn windows_at_the_ends_of_the_calendar_do_not_overflow() {
+    assert_eq!(
+        report_window(&Claims::default(), NaiveDate::MIN),
+        (NaiveDate::MIN, NaiveDate::MIN)
+    );
+    let mut inc = sample();
+    inc.time_precision = Precision::COARSE;
+    inc.event_date = NaiveDate::MIN;
+    inc.event_date_end = None;
+    assert_eq!(incident_window(&inc).0, NaiveDate::MIN);
+    inc.event_date = NaiveDate::MAX;
+    assert_eq!(
+        incident_window(&inc),
+        (NaiveDate::MAX - Duration::days(15), NaiveDate::MAX)
+    );
+    let s = score(&Claims::default(), NaiveDate::MIN, &inc);
+    assert!(s.score.is_finite());
+}
